@@ -1,0 +1,1 @@
+"""Definitions by stage of the pipeline; each sub-module exports its own `defs`."""

@@ -1,0 +1,7 @@
+"""Stage 1: one asset per source table, landing it in the warehouse's `raw` schema."""
+
+import dagster as dg
+
+from orchestration.defs.ingest.assets import extraction_assets
+
+defs = dg.Definitions(assets=extraction_assets())

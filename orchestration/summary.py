@@ -1,0 +1,44 @@
+"""Print what the last run left in the warehouse and where to look next (`make demo` ends with it)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from orchestration.paths import data_dir, warehouse_path
+
+
+def table_row_counts(conn: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[tuple[str, str, int]]:
+    tables = conn.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in (select unnest(?)) and table_name not like '\\_%' escape '\\' "
+        "order by table_schema, table_name",
+        [list(schemas)],
+    ).fetchall()
+    return [
+        (schema, table, conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
+        for schema, table in tables
+    ]
+
+
+def main() -> None:
+    path = warehouse_path()
+    if not path.exists():
+        raise SystemExit(f"No warehouse at {path}: run `make demo` first.")
+    with duckdb.connect(str(path), read_only=True) as conn:
+        counts = table_row_counts(conn, ("raw", "staging"))
+    width = max(len(f"{schema}.{table}") for schema, table, _ in counts)
+    print("\nWarehouse tables (rows):")
+    for schema, table, rows in counts:
+        print(f"  {schema}.{table:<{width - len(schema) - 1}}  {rows:>12,}")
+    print(
+        f"\nData directory:   {data_dir()}\n"
+        f"  source systems: {data_dir() / 'sources'}\n"
+        f"  warehouse:      {path}  (DuckDB; e.g. `duckdb {path} -readonly`)\n"
+        f"  run history:    {data_dir() / 'dagster'}\n"
+        "\nOpen the Dagster UI with `make ui`, then http://127.0.0.1:3000 "
+        "(Assets shows the graph, Runs this run)."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The code location loads, and its graph is the one users see in the UI."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from dagster._utils.schedules import cron_string_iterator
+
+import orchestration
+from orchestration.definitions import defs
+from orchestration.defs.transform.dbt_assets import dbt_build_args
+from orchestration.ingest.contract import load_contract
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def test_definitions_load_and_every_job_and_schedule_resolves():
+    dg.Definitions.validate_loadable(defs)
+    assert {job.name for job in defs.resolve_all_job_defs()} >= {"nightly"}
+    assert defs.resolve_schedule_def("nightly_at_two").job_name == "nightly"
+    # `dagster job execute -m orchestration` finds the same object through the package
+    assert orchestration.defs is defs
+    assert "defs" in dir(orchestration)
+
+
+def test_one_extraction_asset_per_contract_table_grouped_per_system():
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    for contract in load_contract().values():
+        spec = specs[dg.AssetKey(["raw", contract.raw_table])]
+        assert spec.group_name == contract.system
+
+
+def test_staging_models_depend_on_the_extraction_assets():
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    staging = [key for key in specs if key.path[0] == "staging"]
+    assert staging, "no staging models in the dbt manifest"
+    raw_keys = {dg.AssetKey(["raw", contract.raw_table]) for contract in load_contract().values()}
+    fed_by_raw = {dep.asset_key for key in staging for dep in specs[key].deps} & raw_keys
+    assert fed_by_raw == raw_keys, f"raw tables no staging model reads: {sorted(map(str, raw_keys - fed_by_raw))}"
+    assert {specs[key].group_name for key in staging} == {"staging"}
+
+
+def test_nightly_job_covers_every_asset():
+    nightly = defs.resolve_job_def("nightly")
+    job_keys = set(nightly.asset_layer.executable_asset_keys)
+    assert job_keys == {spec.key for spec in defs.resolve_all_asset_specs()}
+
+
+def test_nightly_schedule_is_off_by_default_and_ticks_at_two_in_amsterdam():
+    schedule = defs.resolve_schedule_def("nightly_at_two")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert schedule.execution_timezone == "Europe/Amsterdam"
+    tick_time = datetime(2026, 11, 23, 2, 0, tzinfo=AMSTERDAM)
+    requests = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick_time)).run_requests
+    assert len(requests) == 1
+    # Around the spring DST change 02:00 does not exist on 2027-03-28: the tick moves to 03:00.
+    start = datetime(2027, 3, 26, 12, 0, tzinfo=AMSTERDAM).timestamp()
+    ticks = cron_string_iterator(start, schedule.cron_schedule, "Europe/Amsterdam")
+    local = [next(ticks).astimezone(AMSTERDAM) for _ in range(4)]
+    assert [(t.day, t.hour) for t in local] == [(27, 2), (28, 3), (29, 2), (30, 2)]
+
+
+def test_dbt_builds_into_a_throwaway_target_path(tmp_path):
+    assert dbt_build_args(tmp_path) == ["build", "--target-path", str(tmp_path)]
