@@ -1,0 +1,675 @@
+"""Extraction: land one source table into `raw."<system>__<table>"`, incrementally and exactly once.
+
+Plain functions, no Dagster. The caller opens one DuckDB connection, calls `ensure_raw_schema` once
+and `extract_table` per source table.
+
+Raw keeps every value as text, exactly as the source sent it, plus load metadata (`_batch_id`,
+`_loaded_at`, `_source`, `_source_row`). What was loaded is recorded in three state tables in `raw`:
+
+- `_load_batches`: one row per (batch, table) with the rows and files it brought and the watermarks;
+- `_loaded_files`: one row per loaded file drop (path, size, mtime), so a drop is never loaded twice
+  while a re-delivered, changed file loads again;
+- `_watermarks`: per database table the highest cursor value landed so far.
+
+Rows and the state that describes them commit in one DuckDB transaction: per file for file sources
+(a bad file fails alone, the good ones stay loaded), per table for database sources. So a crash never
+leaves rows without state or state without rows, and a rerun neither skips nor duplicates anything.
+
+Files are read by DuckDB's own readers (no Python loop over rows). Database rows are streamed in
+chunks through SQLAlchemy (any URL) and handed to DuckDB as Arrow tables of strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import glob
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from orchestration.ingest.contract import RAW_SCHEMA, TableContract, raw_table_ddl
+from orchestration.ingest.sources_config import TableSource
+
+DATABASE_CHUNK_ROWS = 50_000
+
+STATE_TABLES_DDL: dict[str, str] = {
+    "_load_batches": """
+        batch_id varchar not null,
+        system varchar not null,
+        source_table varchar not null,
+        started_at timestamp not null,
+        finished_at timestamp,
+        rows_loaded bigint not null,
+        files_loaded integer not null,
+        watermark_before varchar,
+        watermark_after varchar""",
+    "_loaded_files": """
+        system varchar not null,
+        source_table varchar not null,
+        file_path varchar not null,
+        file_size bigint not null,
+        file_mtime timestamp not null,
+        rows_loaded bigint not null,
+        batch_id varchar not null,
+        loaded_at timestamp not null""",
+    "_watermarks": """
+        system varchar not null,
+        source_table varchar not null,
+        cursor_column varchar not null,
+        watermark varchar,
+        updated_at timestamp not null""",
+}
+
+
+class SourceError(Exception):
+    """A source table (or some of its files) could not be landed.
+
+    The message names system.table, the file or database table, the line/row and column where known,
+    and the rule that was broken. `result` holds what was loaded anyway (the good files), if anything.
+    """
+
+    def __init__(self, message: str, result: LoadResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class LoadResult:
+    system: str
+    table: str
+    batch_id: str
+    configured: bool  # False: not in sources.yaml, the raw table exists but stays empty
+    rows_loaded: int = 0
+    files_loaded: list[str] = field(default_factory=list)  # files: drops newly loaded by this call
+    files_skipped: int = 0  # files: drops that were loaded earlier (same path, size and mtime)
+    watermark_before: str | None = None  # databases
+    watermark_after: str | None = None
+    source_description: str = ""  # the glob, or `<url without password>#<schema.table>`
+    errors: list[str] = field(default_factory=list)  # files that were not loaded, and why
+    unexpected_columns: list[str] = field(default_factory=list)  # source columns not in the contract
+
+
+# --------------------------------------------------------------------------------------------- schema
+
+
+def _q(identifier: str) -> str:
+    """A DuckDB identifier, double-quoted."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    """A DuckDB string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def raw_table_name(contract: TableContract) -> str:
+    return f"{RAW_SCHEMA}.{_q(contract.raw_table)}"
+
+
+def _state(name: str) -> str:
+    return f"{RAW_SCHEMA}.{_q(name)}"
+
+
+def ensure_raw_schema(conn: duckdb.DuckDBPyConnection, contracts: Mapping | Iterable[TableContract]) -> None:
+    """Create the raw schema, the state tables and every raw table (empty). Idempotent."""
+    tables = contracts.values() if isinstance(contracts, Mapping) else contracts
+    conn.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for name, body in STATE_TABLES_DDL.items():
+        conn.execute(f"create table if not exists {_state(name)} ({body}\n)")
+    for contract in tables:
+        conn.execute(raw_table_ddl(contract))
+
+
+# --------------------------------------------------------------------------------------------- entry
+
+
+def extract_table(
+    conn: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    source: TableSource | None,
+    batch_id: str,
+    loaded_at: dt.datetime | None = None,
+) -> LoadResult:
+    """Land the new rows of one source table into `raw."<system>__<table>"`.
+
+    Files: every drop matching the glob that was not loaded before (same path, size and mtime).
+    Databases: the rows with cursor >= the stored watermark, minus those already landed.
+    Raises `SourceError` when the source cannot be read; for file sources the good files are
+    loaded and committed first, then the error lists every file that was not loaded.
+    """
+    ensure_raw_schema(conn, [contract])
+    loaded_at = _utc_naive(loaded_at)
+    if source is None:
+        return LoadResult(contract.system, contract.name, batch_id, configured=False)
+    if source.kind == "database":
+        return _extract_database(conn, contract, source, batch_id, loaded_at)
+    return _extract_files(conn, contract, source, batch_id, loaded_at)
+
+
+def _utc_naive(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+@dataclass(frozen=True)
+class _ColumnMatch:
+    """How the contract's columns are found among the source's columns."""
+
+    present: dict[str, str]  # contract column -> source column (as spelled in the source)
+    missing_required: list[tuple[str, str]]  # (contract column, expected source column)
+    unexpected: list[str]  # source columns the contract does not know
+
+
+def _match_columns(
+    contract: TableContract, source: TableSource, source_columns: Sequence[str]
+) -> _ColumnMatch:
+    exact = set(source_columns)
+    by_lower: dict[str, list[str]] = {}
+    for name in source_columns:
+        by_lower.setdefault(name.lower(), []).append(name)
+    present: dict[str, str] = {}
+    missing: list[tuple[str, str]] = []
+    for column in contract.columns:
+        wanted = source.source_column(column.name)
+        if wanted in exact:
+            present[column.name] = wanted
+        elif len(by_lower.get(wanted.lower(), [])) == 1:  # tolerate a different case (CustomerId)
+            present[column.name] = by_lower[wanted.lower()][0]
+        elif column.required:
+            missing.append((column.name, wanted))
+    used = set(present.values())
+    return _ColumnMatch(present, missing, [name for name in source_columns if name not in used])
+
+
+def _missing_message(where: str, match: _ColumnMatch, source_columns: Sequence[str]) -> str:
+    parts = [
+        f"required column {contract_col!r}"
+        + (f" (source column {source_col!r})" if source_col != contract_col else "")
+        for contract_col, source_col in match.missing_required
+    ]
+    return (
+        f"{where}: {', '.join(parts)} missing (rule: every required contract column must be present); "
+        f"the source has columns {list(source_columns)}"
+    )
+
+
+# ----------------------------------------------------------------------------------------- batches
+
+
+def _record_batch(
+    conn: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    batch_id: str,
+    started_at: dt.datetime,
+    rows: int,
+    files: int,
+    watermark_before: str | None = None,
+    watermark_after: str | None = None,
+    finished: bool = False,
+) -> None:
+    """Add rows/files to the (batch, table) row of `_load_batches`, creating it if needed.
+
+    Runs inside the caller's transaction. A retried step with the same batch id continues its row,
+    so `sum(rows_loaded)` over `_load_batches` always equals the rows in the raw table.
+    """
+    key = [batch_id, contract.system, contract.name]
+    exists = conn.execute(
+        f"select count(*) from {_state('_load_batches')} where batch_id = ? and system = ? and source_table = ?",
+        key,
+    ).fetchone()[0]
+    finished_at = started_at if finished else None
+    if not exists:
+        conn.execute(
+            f"insert into {_state('_load_batches')} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [*key, started_at, finished_at, rows, files, watermark_before, watermark_after],
+        )
+        return
+    conn.execute(
+        f"""update {_state("_load_batches")}
+            set rows_loaded = rows_loaded + ?, files_loaded = files_loaded + ?,
+                watermark_after = coalesce(?, watermark_after),
+                finished_at = coalesce(?, finished_at)
+            where batch_id = ? and system = ? and source_table = ?""",
+        [rows, files, watermark_after, finished_at, *key],
+    )
+
+
+def _finish_batch(conn: duckdb.DuckDBPyConnection, contract: TableContract, batch_id: str) -> None:
+    conn.execute(
+        f"""update {_state("_load_batches")} set finished_at = ?
+            where batch_id = ? and system = ? and source_table = ?""",
+        [_utc_naive(None), batch_id, contract.system, contract.name],
+    )
+
+
+# ------------------------------------------------------------------------------------------- files
+
+
+def _file_reader(source: TableSource, path: str, columns: Sequence[str] | None = None) -> str:
+    """DuckDB table function reading one file with every value as text.
+
+    `columns` (jsonl only): the keys to read; keys absent from a record read as NULL.
+    """
+    if source.format == "csv":
+        return (
+            f"read_csv({_lit(path)}, all_varchar = true, header = true, delim = {_lit(source.delimiter)}, "
+            f"quote = '\"', escape = '\"', encoding = {_lit(source.encoding)})"
+        )
+    if source.format == "jsonl":
+        options = ""
+        if columns is not None:
+            struct = ", ".join(f"{_lit(name)}: 'VARCHAR'" for name in columns)
+            options = f", columns = {{{struct}}}"
+        return f"read_json({_lit(path)}, format = 'newline_delimited'{options})"
+    if source.format == "parquet":
+        return f"read_parquet({_lit(path)})"
+    raise ValueError(f"unknown file format {source.format!r}")
+
+
+_DUCKDB_NOISE = re.compile(r"^(Possible Solution|Possible fixes|LINE \d+:|\s*file = |\s*\^)")
+
+
+def _short_duckdb_error(error: Exception) -> str:
+    """DuckDB's message without its advice and reader-settings dump: the line, the value, the rule."""
+    kept: list[str] = []
+    for line in str(error).splitlines():
+        if _DUCKDB_NOISE.match(line) or (kept and not line.strip()):
+            break
+        if line.strip():
+            kept.append(line.strip())
+    return "; ".join(kept) or type(error).__name__
+
+
+def _is_empty_drop(path: str, size: int) -> bool:
+    """A drop without any data: 0 bytes, or (jsonl) only whitespace."""
+    if size == 0:
+        return True
+    if path.endswith((".jsonl", ".json", ".ndjson")) and size < 1024:
+        return not Path(path).read_bytes().strip()
+    return False
+
+
+def _extract_files(
+    conn: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    source: TableSource,
+    batch_id: str,
+    loaded_at: dt.datetime,
+) -> LoadResult:
+    assert source.path and source.format
+    result = LoadResult(
+        contract.system, contract.name, batch_id, configured=True, source_description=source.path
+    )
+    seen: dict[str, set[tuple[int, int]]] = {}
+    for path, size, mtime_us in conn.execute(
+        f"""select file_path, file_size, epoch_us(file_mtime) from {_state("_loaded_files")}
+            where system = ? and source_table = ?""",
+        [contract.system, contract.name],
+    ).fetchall():
+        seen.setdefault(path, set()).add((size, mtime_us))
+
+    unexpected: dict[str, None] = {}
+    batch_started = False
+    # sources.yaml holds an absolute glob, which Path.glob does not take.
+    for path in sorted(glob.glob(source.path, recursive=True)):  # noqa: PTH207
+        if not Path(path).is_file():
+            continue
+        stat = Path(path).stat()
+        mtime_us = stat.st_mtime_ns // 1000
+        if (stat.st_size, mtime_us) in seen.get(path, set()):
+            result.files_skipped += 1
+            continue
+        where = f"{contract.system}.{contract.name}: file {path}"
+        try:
+            select = _file_select(conn, contract, source, path, stat.st_size, where, unexpected)
+        except SourceError as error:
+            result.errors.append(str(error))
+            continue
+        except duckdb.Error as error:
+            result.errors.append(f"{where}: cannot be read: {_short_duckdb_error(error)}")
+            continue
+        conn.execute("begin transaction")
+        try:
+            if select is None:  # an empty drop: recorded, so it is not retried
+                rows = 0
+            else:
+                rows = conn.execute(
+                    f"insert into {raw_table_name(contract)} by name {select}",
+                    [batch_id, loaded_at, path],
+                ).fetchone()[0]
+            conn.execute(
+                f"insert into {_state('_loaded_files')} values (?, ?, ?, ?, make_timestamp(?), ?, ?, ?)",
+                [contract.system, contract.name, path, stat.st_size, mtime_us, rows, batch_id, loaded_at],
+            )
+            _record_batch(conn, contract, batch_id, loaded_at, rows, 1)
+            conn.execute("commit")
+        except duckdb.Error as error:
+            conn.execute("rollback")
+            result.errors.append(f"{where}: cannot be read: {_short_duckdb_error(error)}")
+            continue
+        batch_started = True
+        result.rows_loaded += rows
+        result.files_loaded.append(path)
+
+    if not batch_started:  # nothing new: still record the (empty) batch, for the run history
+        conn.execute("begin transaction")
+        _record_batch(conn, contract, batch_id, loaded_at, 0, 0)
+        conn.execute("commit")
+    _finish_batch(conn, contract, batch_id)
+    result.unexpected_columns = list(unexpected)
+    if result.errors:
+        count = len(result.errors)
+        raise SourceError(
+            f"{contract.system}.{contract.name}: {count} file(s) not loaded "
+            f"({len(result.files_loaded)} other file(s) loaded):\n" + "\n".join(result.errors),
+            result,
+        )
+    return result
+
+
+def _file_select(
+    conn: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    source: TableSource,
+    path: str,
+    size: int,
+    where: str,
+    unexpected: dict[str, None],
+) -> str | None:
+    """The `select` producing the raw rows of one file (parameters: batch id, loaded at, path).
+
+    None for an empty drop. Raises SourceError when a required column is missing.
+    """
+    if _is_empty_drop(path, size):
+        return None
+    described = conn.execute(f"describe select * from {_file_reader(source, path)}").fetchall()
+    source_columns = [row[0] for row in described]
+    if source.format == "jsonl" and [(row[0], row[1]) for row in described] == [("json", "JSON")]:
+        return None  # DuckDB's shape for a file without records
+    match = _match_columns(contract, source, source_columns)
+    if match.missing_required:
+        raise SourceError(_missing_message(where, match, source_columns))
+    for name in match.unexpected:
+        unexpected.setdefault(name, None)
+
+    if source.format == "jsonl":
+        # Read every contract key (a key that only appears after the sniffer's sample still lands).
+        keys = list(
+            dict.fromkeys([*match.present.values(), *map(source.source_column, contract.column_names)])
+        )
+        reader = _file_reader(source, path, keys)
+        row_number = "row_number() over ()"
+    elif source.format == "parquet":
+        reader = f"read_parquet({_lit(path)}, file_row_number = true)"
+        row_number = "file_row_number + 1"
+    else:
+        reader = _file_reader(source, path)
+        row_number = "row_number() over ()"  # DuckDB keeps the file's row order (tested)
+    projections = [f"cast({_q(src)} as varchar) as {_q(col)}" for col, src in match.present.items()]
+    projections += [
+        "cast(? as varchar) as _batch_id",
+        "cast(? as timestamp) as _loaded_at",
+        "cast(? as varchar) as _source",
+        f"cast({row_number} as bigint) as _source_row",
+    ]
+    return f"select {', '.join(projections)} from {reader}"
+
+
+# --------------------------------------------------------------------------------------- databases
+
+
+def describe_url(url: sa.URL | str) -> str:
+    """The URL with its password hidden."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _to_text(value: object) -> str | None:
+    """One database value as text (the slow path, for columns Arrow cannot take as a whole)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def text_array(values: Sequence[object]) -> pa.Array:
+    """A column of database values as an Arrow string array.
+
+    Strings, integers, booleans and decimals convert inside Arrow; floats, timestamps and mixed
+    columns (SQLite is dynamically typed) take the per-value path so their text is Python's.
+    """
+    try:
+        array = pa.array(values, from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([_to_text(value) for value in values], type=pa.string())
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return array.cast(pa.string())
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array), pa.string())
+    if pa.types.is_boolean(kind):
+        return pc.if_else(array, "true", "false")
+    if pa.types.is_integer(kind):
+        return array.cast(pa.string())
+    if pa.types.is_decimal(kind) and all(
+        value is None or (isinstance(value, decimal.Decimal) and value.is_finite()) for value in values
+    ):
+        return array.cast(pa.string())
+    return pa.array([_to_text(value) for value in values], type=pa.string())
+
+
+def _watermark_param(watermark: str, column_type: sa.types.TypeEngine, dialect: str) -> object:
+    """The stored (text) watermark as a value the source compares correctly with its cursor column.
+
+    SQLite compares with the text as stored (its timestamps are text). Other databases get the
+    cursor column's own Python type, so a PostgreSQL timestamp compares as a timestamp.
+    """
+    if dialect == "sqlite":
+        return watermark
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        return watermark
+    if python_type is dt.datetime:
+        return dt.datetime.fromisoformat(watermark)
+    if python_type is dt.date:
+        return dt.date.fromisoformat(watermark)
+    if python_type is int:
+        return int(watermark)
+    if python_type is float:
+        return float(watermark)
+    if python_type is decimal.Decimal:
+        return decimal.Decimal(watermark)
+    return watermark
+
+
+def _database_error(where: str, error: Exception) -> SourceError:
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return SourceError(f"{where}: {detail[0] if detail else type(error).__name__}")
+
+
+def _extract_database(
+    conn: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    source: TableSource,
+    batch_id: str,
+    loaded_at: dt.datetime,
+) -> LoadResult:
+    assert source.url and source.source_table
+    url = sa.make_url(source.url)
+    qualified = (
+        f"{source.source_schema}.{source.source_table}" if source.source_schema else source.source_table
+    )
+    description = f"{describe_url(url)}#{qualified}"
+    where = f"{contract.system}.{contract.name}: database table {description}"
+    result = LoadResult(
+        contract.system, contract.name, batch_id, configured=True, source_description=description
+    )
+    # SQLite would silently create an empty database file at a wrong path.
+    database = url.database or ""
+    is_sqlite_file = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if is_sqlite_file and not database.startswith("file:") and not Path(database).is_file():
+        raise SourceError(f"{where}: the database file {url.database} does not exist")
+
+    engine = sa.create_engine(url)
+    try:
+        try:
+            source_columns = sa.inspect(engine).get_columns(source.source_table, schema=source.source_schema)
+        except sa.exc.NoSuchTableError as error:
+            raise SourceError(f"{where}: the table does not exist") from error
+        except sa.exc.SQLAlchemyError as error:
+            raise _database_error(f"{where}: cannot connect or read the table definition", error) from error
+        if not source_columns:  # some dialects return nothing instead of raising
+            raise SourceError(f"{where}: the table does not exist")
+        names = [column["name"] for column in source_columns]
+        match = _match_columns(contract, source, names)
+        if match.missing_required:
+            raise SourceError(_missing_message(where, match, names))
+        result.unexpected_columns = match.unexpected
+        return _stream_database(
+            conn, contract, source, engine, match, source_columns, result, where, loaded_at
+        )
+    finally:
+        engine.dispose()
+
+
+def _stream_database(
+    conn: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    source: TableSource,
+    engine: sa.Engine,
+    match: _ColumnMatch,
+    source_columns: list[dict],
+    result: LoadResult,
+    where: str,
+    loaded_at: dt.datetime,
+) -> LoadResult:
+    preparer = engine.dialect.identifier_preparer
+    table_sql = preparer.quote(source.source_table)
+    if source.source_schema:
+        table_sql = f"{preparer.quote_schema(source.source_schema)}.{table_sql}"
+    columns = list(match.present)  # contract names, in contract order
+    select_list = ", ".join(preparer.quote(match.present[column]) for column in columns)
+    cursor = contract.cursor if contract.cursor in match.present else None
+    if contract.cursor and cursor is None:
+        raise SourceError(f"{where}: the cursor column {source.source_column(contract.cursor)!r} is missing")
+
+    watermark = None
+    if cursor:
+        row = conn.execute(
+            f"select watermark from {_state('_watermarks')} where system = ? and source_table = ?",
+            [contract.system, contract.name],
+        ).fetchone()
+        watermark = row[0] if row else None
+    result.watermark_before = watermark
+
+    query = f"select {select_list} from {table_sql}"
+    params: dict[str, object] = {}
+    if cursor:
+        cursor_sql = preparer.quote(match.present[cursor])
+        if watermark is not None:
+            cursor_type = next(c["type"] for c in source_columns if c["name"] == match.present[cursor])
+            query += f" where {cursor_sql} >= :watermark"
+            params["watermark"] = _watermark_param(watermark, cursor_type, engine.dialect.name)
+        query += f" order by {cursor_sql}"
+
+    raw = raw_table_name(contract)
+    insert_columns = ", ".join(_q(column) for column in columns)
+    select_columns = ", ".join(f"c.{_q(column)}" for column in columns)
+    insert_sql = (
+        f"insert into {raw} ({insert_columns}, _batch_id, _loaded_at, _source, _source_row) "
+        f"select {select_columns}, ?, ?, ?, null from _klantbeeld_chunk c"
+    )
+    if cursor and watermark is not None:
+        # Rows exactly at the watermark may have landed already: skip those with the same key and cursor.
+        keys = [cursor, *[k for k in contract.primary_key if k != cursor]]
+        conn.execute(
+            f"create or replace temp table _klantbeeld_seen as "
+            f"select distinct {', '.join(_q(k) for k in keys)} from {raw} where {_q(cursor)} = ?",
+            [watermark],
+        )
+        if conn.execute("select count(*) from _klantbeeld_seen").fetchone()[0]:
+            on = " and ".join(f"s.{_q(k)} is not distinct from c.{_q(k)}" for k in keys)
+            insert_sql += f" where not exists (select 1 from _klantbeeld_seen s where {on})"
+
+    new_watermark = watermark
+    conn.execute("begin transaction")
+    try:
+        with engine.connect() as source_conn:
+            stream = source_conn.execution_options(
+                stream_results=True, yield_per=DATABASE_CHUNK_ROWS
+            ).execute(sa.text(query), params)
+            for rows in stream.partitions(DATABASE_CHUNK_ROWS):
+                transposed = zip(*rows, strict=True)  # rows -> columns
+                chunk = pa.table(
+                    {column: text_array(values) for column, values in zip(columns, transposed, strict=True)}
+                )
+                if cursor:
+                    cursor_values = chunk.column(cursor).drop_null()
+                    if len(cursor_values):
+                        new_watermark = cursor_values[-1].as_py()
+                conn.register("_klantbeeld_chunk", chunk)
+                try:
+                    result.rows_loaded += conn.execute(
+                        insert_sql, [result.batch_id, loaded_at, result.source_description]
+                    ).fetchone()[0]
+                finally:
+                    conn.unregister("_klantbeeld_chunk")
+        result.watermark_after = new_watermark
+        if cursor:
+            conn.execute(
+                f"delete from {_state('_watermarks')} where system = ? and source_table = ?",
+                [contract.system, contract.name],
+            )
+            conn.execute(
+                f"insert into {_state('_watermarks')} values (?, ?, ?, ?, ?)",
+                [contract.system, contract.name, cursor, new_watermark, loaded_at],
+            )
+        _record_batch(
+            conn,
+            contract,
+            result.batch_id,
+            loaded_at,
+            result.rows_loaded,
+            0,
+            watermark_before=watermark,
+            watermark_after=new_watermark,
+            finished=False,
+        )
+        _finish_batch(conn, contract, result.batch_id)
+        conn.execute("commit")
+    except sa.exc.SQLAlchemyError as error:
+        conn.execute("rollback")
+        raise _database_error(f"{where}: reading failed", error) from error
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    finally:
+        conn.execute("drop table if exists _klantbeeld_seen")
+    return result
