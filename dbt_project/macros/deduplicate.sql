@@ -20,19 +20,19 @@
 {#- Engines without `select * exclude`: the helper column `_dedup_row_number` (always 1) stays. -#}
 {% macro default__deduplicate(relation, partition_by, order_by) -%}
     select ranked.*
-    from ({{ klantbeeld._ranked_rows(relation, partition_by, order_by) }}) as ranked
+    from ({{ _ranked_rows(relation, partition_by, order_by) }}) as ranked
     where ranked._dedup_row_number = 1
 {%- endmacro %}
 
 {% macro duckdb__deduplicate(relation, partition_by, order_by) -%}
     select ranked.* exclude (_dedup_row_number)
-    from ({{ klantbeeld._ranked_rows(relation, partition_by, order_by) }}) as ranked
+    from ({{ _ranked_rows(relation, partition_by, order_by) }}) as ranked
     where ranked._dedup_row_number = 1
 {%- endmacro %}
 
 {#- Databricks / Spark 3.5+ SQL: `* except (...)`. -#}
 {% macro spark__deduplicate(relation, partition_by, order_by) -%}
     select ranked.* except (_dedup_row_number)
-    from ({{ klantbeeld._ranked_rows(relation, partition_by, order_by) }}) as ranked
+    from ({{ _ranked_rows(relation, partition_by, order_by) }}) as ranked
     where ranked._dedup_row_number = 1
 {%- endmacro %}

@@ -58,7 +58,7 @@
 
 {#- Trimmed, inner whitespace collapsed to one space, case kept (`  Jan   de  Vries ` -> `Jan de Vries`). -#}
 {% macro clean_name(expr) -%}
-    nullif({{ klantbeeld.regex_replace_all("trim(" ~ expr ~ ")", "\\s+", " ") }}, '')
+    nullif({{ regex_replace_all("trim(" ~ expr ~ ")", "\\s+", " ") }}, '')
 {%- endmacro %}
 
 {#- Codes and enumerations: trimmed and lower-cased (`' Paid'` -> `paid`). -#}
@@ -68,12 +68,12 @@
 
 {#- Email: trimmed (also inner spaces) and lower-cased. -#}
 {% macro normalize_email(expr) -%}
-    nullif(lower({{ klantbeeld.regex_replace_all(expr, "\\s", "") }}), '')
+    nullif(lower({{ regex_replace_all(expr, "\\s", "") }}), '')
 {%- endmacro %}
 
 {#- Applied to a normalized email: one `@`, a dotted domain, a 2+ letter top-level domain. -#}
 {% macro is_valid_email(normalized_expr) -%}
-    coalesce({{ klantbeeld.regex_full_match(normalized_expr, "[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}") }}, false)
+    coalesce({{ regex_full_match(normalized_expr, "[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}") }}, false)
 {%- endmacro %}
 
 {#-
@@ -82,8 +82,8 @@
     `+` or `00` are kept when they have 8-15 digits. Anything else (too short, letters) is NULL.
 -#}
 {% macro normalize_phone(expr) -%}
-    {%- set digits = klantbeeld.regex_replace_all(
-        klantbeeld.regex_replace_all("trim(" ~ expr ~ ")", "[(]0[)]", ""), "[^0-9+]", "") -%}
+    {%- set digits = regex_replace_all(
+        regex_replace_all("trim(" ~ expr ~ ")", "[(]0[)]", ""), "[^0-9+]", "") -%}
     {%- set candidate -%}
         case
             when {{ digits }} like '+%' then {{ digits }}
@@ -93,36 +93,39 @@
     {%- endset -%}
     {%- set e164 = "replace(" ~ candidate ~ ", '+310', '+31')" -%}
     case
-        when {{ klantbeeld.regex_full_match(e164, "[+]31[1-9][0-9]{8}") }} then {{ e164 }}
+        when {{ regex_full_match(e164, "[+]31[1-9][0-9]{8}") }} then {{ e164 }}
         when {{ e164 }} not like '+31%'
-            and {{ klantbeeld.regex_full_match(e164, "[+][1-9][0-9]{7,14}") }} then {{ e164 }}
+            and {{ regex_full_match(e164, "[+][1-9][0-9]{7,14}") }} then {{ e164 }}
     end
 {%- endmacro %}
 
 {#- `1234AB`, `1234 ab`, ` 1234-AB` -> `1234 AB`; not a Dutch postcode -> NULL. -#}
 {% macro normalize_postcode(expr) -%}
-    {%- set compact = "upper(" ~ klantbeeld.regex_replace_all(expr, "[\\s-]", "") ~ ")" -%}
+    {%- set compact = "upper(" ~ regex_replace_all(expr, "[\\s-]", "") ~ ")" -%}
     case
-        when {{ klantbeeld.regex_full_match(compact, "[1-9][0-9]{3}[A-Z]{2}") }}
+        when {{ regex_full_match(compact, "[1-9][0-9]{3}[A-Z]{2}") }}
             then {{ dbt.concat(["substring(" ~ compact ~ ", 1, 4)", "' '", "substring(" ~ compact ~ ", 5, 2)"]) }}
     end
 {%- endmacro %}
 
 {#- The 4-digit area of a postcode, also when only the digits were given (`1234`). -#}
 {% macro postcode4(expr) -%}
-    {%- set compact = "upper(" ~ klantbeeld.regex_replace_all(expr, "[\\s-]", "") ~ ")" -%}
+    {%- set compact = "upper(" ~ regex_replace_all(expr, "[\\s-]", "") ~ ")" -%}
     case
-        when {{ klantbeeld.regex_full_match(compact, "[1-9][0-9]{3}([A-Z]{2})?") }}
+        when {{ regex_full_match(compact, "[1-9][0-9]{3}([A-Z]{2})?") }}
             then substring({{ compact }}, 1, 4)
     end
 {%- endmacro %}
 
 {#- The number of `12`, `12a`, `12-A`, `12 A`, `12-2` as an integer (12); NULL without leading digits. -#}
 {% macro house_number(expr) -%}
-    {{ dbt.safe_cast(klantbeeld.regex_extract("trim(" ~ expr ~ ")", "^([0-9]{1,6})"), dbt.type_int()) }}
+    {{ dbt.safe_cast(regex_extract("trim(" ~ expr ~ ")", "^([0-9]{1,6})"), dbt.type_int()) }}
 {%- endmacro %}
 
 {#- The suffix after the number, upper-cased, separators dropped: `12a`, `12-A`, `12 A` -> `A`; `12-2` -> `2`. -#}
 {% macro house_number_suffix(expr) -%}
-    {{ klantbeeld.regex_extract("upper(trim(" ~ expr ~ "))", "^[0-9]{1,6}[\\s/-]*([0-9A-Z]{1,6})$") }}
+    case
+        when {{ house_number(expr) }} is not null
+            then nullif({{ regex_replace_all("upper(trim(" ~ expr ~ "))", "^[0-9]+[\\s/-]*", "") }}, '')
+    end
 {%- endmacro %}

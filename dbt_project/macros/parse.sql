@@ -12,7 +12,9 @@
 
 {#- Time zone of offset-less timestamps from `system` (vars `source_timezones`, `default_source_timezone`). -#}
 {% macro source_timezone(system) -%}
-    {{- return(var('source_timezones', {}).get(system, var('default_source_timezone', 'Europe/Amsterdam'))) -}}
+    {%- set timezones = var('source_timezones', {}) -%}
+    {%- set default = var('default_source_timezone', 'Europe/Amsterdam') -%}
+    {{- return(timezones[system] if timezones is mapping and system in timezones else default) -}}
 {%- endmacro %}
 
 
@@ -32,7 +34,7 @@
 
 
 {% macro parse_integer(expr) -%}
-    {{ dbt.safe_cast(klantbeeld.clean_text(expr), dbt.type_int()) }}
+    {{ dbt.safe_cast(clean_text(expr), dbt.type_int()) }}
 {%- endmacro %}
 
 
@@ -59,7 +61,7 @@
 {%- endmacro %}
 
 {% macro default__parse_date(expr) -%}
-    {{ dbt.safe_cast(klantbeeld.clean_text(expr), 'date') }}
+    {{ dbt.safe_cast(clean_text(expr), 'date') }}
 {%- endmacro %}
 
 {% macro duckdb__parse_date(expr) -%}
@@ -84,12 +86,12 @@
     Europe/Amsterdam summer time is UTC+2 and winter time UTC+1.
 -#}
 {% macro parse_timestamp(expr, system) -%}
-    {{ return(adapter.dispatch('parse_timestamp', 'klantbeeld')(expr, klantbeeld.source_timezone(system))) }}
+    {{ return(adapter.dispatch('parse_timestamp', 'klantbeeld')(expr, source_timezone(system))) }}
 {%- endmacro %}
 
 {#- Postgres-like engines: `local at time zone tz` gives an instant, `at time zone 'UTC'` its UTC wall time. -#}
 {% macro default__parse_timestamp(expr, timezone) -%}
-    ({{ dbt.safe_cast(klantbeeld.clean_text(expr), dbt.type_timestamp()) }}
+    ({{ dbt.safe_cast(clean_text(expr), dbt.type_timestamp()) }}
         at time zone '{{ timezone }}' at time zone 'UTC')
 {%- endmacro %}
 

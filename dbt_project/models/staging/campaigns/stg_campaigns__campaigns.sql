@@ -35,7 +35,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='campaign_id', order_by='loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='campaign_id',
+        order_by='loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

@@ -27,7 +27,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='card_number', order_by='updated_at desc nulls last, loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='card_number',
+        order_by='updated_at desc nulls last, loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

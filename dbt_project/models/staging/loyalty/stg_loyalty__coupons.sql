@@ -37,7 +37,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='coupon_code', order_by='updated_at desc nulls last, loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='coupon_code',
+        order_by='updated_at desc nulls last, loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

@@ -40,7 +40,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='member_id', order_by='updated_at desc nulls last, loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='member_id',
+        order_by='updated_at desc nulls last, loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

@@ -27,7 +27,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='store_id', order_by='loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='store_id',
+        order_by='loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

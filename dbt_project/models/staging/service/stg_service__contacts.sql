@@ -37,7 +37,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='contact_id', order_by='loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='contact_id',
+        order_by='loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

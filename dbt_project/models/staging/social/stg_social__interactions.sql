@@ -30,7 +30,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='interaction_id', order_by='loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='interaction_id',
+        order_by='loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

@@ -24,7 +24,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='calendar_date, event_name', order_by='loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='calendar_date, event_name',
+        order_by='loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 

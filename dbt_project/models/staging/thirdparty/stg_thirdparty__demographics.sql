@@ -29,7 +29,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate('renamed', partition_by='postcode4', order_by='loaded_at desc, _source_row desc nulls last') }}
+    {{ deduplicate(
+        'renamed',
+        partition_by='postcode4',
+        order_by='loaded_at desc, _source_row desc nulls last'
+    ) }}
 
 )
 
