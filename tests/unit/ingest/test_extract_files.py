@@ -314,3 +314,13 @@ def test_unconfigured_table_gets_an_empty_raw_table(tmp_path, contracts):
     columns = [row[0] for row in conn.execute('describe raw."social__interactions"').fetchall()]
     assert columns[-4:] == ["_batch_id", "_loaded_at", "_source", "_source_row"]
     conn.close()
+
+
+def test_a_jsonl_file_without_any_json_object_is_an_error_not_an_empty_drop(warehouse, contracts, tmp_path):
+    folder = tmp_path / "web"
+    folder.mkdir()
+    (folder / "events_2024-01-01.jsonl").write_text("\n\nthis is not json\n", encoding="utf-8")
+    source = TableSource("web", "events", "files", path=str(folder / "*.jsonl"), format="jsonl")
+    with pytest.raises(SourceError, match=r"events_2024-01-01\.jsonl: line 3 is not a JSON object"):
+        extract_table(warehouse, contracts[("web", "events")], source, "b1", LOADED_AT)
+    assert warehouse.execute("select count(*) from raw._loaded_files").fetchone()[0] == 0
