@@ -46,6 +46,9 @@ def test_source_matches_contract(key):
 @pytest.mark.parametrize("key", list(load_contract()), ids=lambda key: f"{key[0]}.{key[1]}")
 def test_source_is_staged_by_one_model(key):
     system, table = key
-    uses = [path for path in STAGING_DIR.glob(f"{system}/stg_*.sql")
-            if f"source('{system}', '{table}')" in path.read_text(encoding="utf-8")]
+    uses = [
+        path
+        for path in STAGING_DIR.glob(f"{system}/stg_*.sql")
+        if f"source('{system}', '{table}')" in path.read_text(encoding="utf-8")
+    ]
     assert len(uses) == 1, uses
