@@ -30,7 +30,7 @@
     where ranked._dedup_row_number = 1
 {%- endmacro %}
 
-{#- Databricks / Spark 3.5+ SQL: `* except (...)`. -#}
+{#- Databricks SQL (dbt-spark on Databricks): `* except (...)`; plain Spark lacks it, use default__. -#}
 {% macro spark__deduplicate(relation, partition_by, order_by) -%}
     select ranked.* except (_dedup_row_number)
     from ({{ _ranked_rows(relation, partition_by, order_by) }}) as ranked

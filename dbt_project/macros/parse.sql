@@ -72,10 +72,10 @@
 {%- endmacro %}
 
 {% macro spark__parse_date(expr) -%}
-    coalesce(
+    cast(coalesce(
         try_to_timestamp(trim({{ expr }}), 'yyyy-MM-dd'),
         try_to_timestamp(trim({{ expr }}), 'dd-MM-yyyy')
-    )::date
+    ) as date)
 {%- endmacro %}
 
 
