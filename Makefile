@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
+# The venv's tools first: dagster-dbt looks for `dbt` on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
 # All runtime state lives under one data directory.
 export KLANTBEELD_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(KLANTBEELD_DATA_DIR)/dagster

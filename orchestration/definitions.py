@@ -1,4 +1,4 @@
-"""The code location: merge the definitions of every stage under `orchestration/defs/`, apply
+"""The code location: merge the definitions of every stage under `orchestration/stages/`, apply
 project-wide policies once (executor, resources)."""
 
 import importlib
@@ -6,13 +6,13 @@ import pkgutil
 
 import dagster as dg
 
-import orchestration.defs
+import orchestration.stages
 from orchestration.resources import default_resources
 
 
 def _stage_definitions() -> list[dg.Definitions]:
-    # Every sub-module of orchestration.defs exports `defs`: adding a stage needs no edit here.
-    modules = pkgutil.iter_modules(orchestration.defs.__path__, prefix="orchestration.defs.")
+    # Every sub-module of orchestration.stages exports `defs`: adding a stage needs no edit here.
+    modules = pkgutil.iter_modules(orchestration.stages.__path__, prefix="orchestration.stages.")
     return [importlib.import_module(module.name).defs for module in sorted(modules, key=lambda m: m.name)]
 
 

@@ -8,7 +8,7 @@ from dagster._utils.schedules import cron_string_iterator
 
 import orchestration
 from orchestration.definitions import defs
-from orchestration.defs.transform.dbt_assets import dbt_build_args
+from orchestration.stages.transform.dbt_assets import dbt_build_args
 from orchestration.ingest.contract import load_contract
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -1,7 +1,5 @@
 """dbt models as assets, dbt tests as asset checks."""
 
-from __future__ import annotations
-
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping

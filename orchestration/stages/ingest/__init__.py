@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from orchestration.defs.ingest.assets import extraction_assets
+from orchestration.stages.ingest.assets import extraction_assets
 
 defs = dg.Definitions(assets=extraction_assets())

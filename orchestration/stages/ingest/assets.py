@@ -1,7 +1,5 @@
 """Extraction assets: one per landing-contract table, grouped per source system."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg

@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from orchestration.defs.transform.dbt_assets import dbt_models
+from orchestration.stages.transform.dbt_assets import dbt_models
 
 defs = dg.Definitions(assets=[dbt_models])
