@@ -332,7 +332,7 @@ def make_identities(rng: np.random.Generator, p: Persons, chunk: int, start_day:
         rng,
         p,
         who2,
-        acq_ts[who2] + rng.integers(20, 700, who2.size) * DAY,
+        acq_ts[who2] + rng.integers(10, 400, who2.size) * DAY,
         True,
         alt,
         mobile,

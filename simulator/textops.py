@@ -12,20 +12,20 @@ def sarr(values: object, n: int | None = None) -> np.ndarray:
     if n is not None and np.ndim(values) == 0:
         return np.full(n, values, dtype=S)
     arr = np.asarray(values)
-    return arr.astype(S)
+    return arr.astype(S, copy=False)
 
 
 def cat(*parts: object) -> np.ndarray:
     """Element-wise concatenation of string arrays and scalars."""
     out = None
     for p in parts:
-        p = np.asarray(p).astype(S) if not isinstance(p, str) else p
+        p = np.asarray(p).astype(S, copy=False) if not isinstance(p, str) else p
         out = p if out is None else np.strings.add(out, p)
-    return np.asarray(out).astype(S)
+    return np.asarray(out).astype(S, copy=False)
 
 
 def zfill_int(values: np.ndarray, width: int) -> np.ndarray:
-    return np.strings.zfill(np.asarray(values, dtype=np.int64).astype(S), width)
+    return np.strings.zfill(np.asarray(values, dtype=np.int64).astype(S, copy=False), width)
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
@@ -37,7 +37,9 @@ def pick(options: tuple[str, ...] | list[str], idx: np.ndarray) -> np.ndarray:
 
 
 def where(mask: np.ndarray, a: object, b: object) -> np.ndarray:
-    return np.where(mask, np.asarray(a).astype(S), np.asarray(b).astype(S)).astype(S)
+    return np.where(mask, np.asarray(a).astype(S, copy=False), np.asarray(b).astype(S, copy=False)).astype(
+        S, copy=False
+    )
 
 
 def typo(rng: np.random.Generator, s: np.ndarray) -> np.ndarray:
@@ -55,8 +57,8 @@ def typo(rng: np.random.Generator, s: np.ndarray) -> np.ndarray:
     dropped = cat(head, tail1)
     swapped = cat(head, c2, c1, tail2)
     replaced = cat(head, letter, tail1)
-    out = np.where(kind == 0, dropped, np.where(kind == 1, swapped, replaced)).astype(S)
-    return np.where(length > 2, out, s).astype(S)
+    out = np.where(kind == 0, dropped, np.where(kind == 1, swapped, replaced)).astype(S, copy=False)
+    return np.where(length > 2, out, s).astype(S, copy=False)
 
 
 def compact_lower(s: np.ndarray) -> np.ndarray:
@@ -64,23 +66,25 @@ def compact_lower(s: np.ndarray) -> np.ndarray:
     out = np.strings.lower(s)
     for ch in (" ", "-", "'", "."):
         out = np.strings.replace(out, ch, "")
-    return out.astype(S)
+    return out.astype(S, copy=False)
 
 
 def fmt_ts(seconds: np.ndarray) -> np.ndarray:
     """UTC seconds → 'YYYY-MM-DD HH:MM:SS'."""
     txt = np.datetime_as_string(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]"), unit="s")
-    return np.strings.replace(txt.astype(S), "T", " ").astype(S)
+    return np.strings.replace(txt.astype(S, copy=False), "T", " ").astype(S, copy=False)
 
 
 def fmt_ts_ms_z(millis: np.ndarray) -> np.ndarray:
     """UTC milliseconds → 'YYYY-MM-DDTHH:MM:SS.mmmZ'."""
     txt = np.datetime_as_string(np.asarray(millis, dtype=np.int64).astype("datetime64[ms]"), unit="ms")
-    return cat(txt.astype(S), "Z")
+    return cat(txt.astype(S, copy=False), "Z")
 
 
 def fmt_date(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(np.asarray(days, dtype=np.int64).astype("datetime64[D]"), unit="D").astype(S)
+    return np.datetime_as_string(np.asarray(days, dtype=np.int64).astype("datetime64[D]"), unit="D").astype(
+        S, copy=False
+    )
 
 
 def fmt_money(x: np.ndarray) -> np.ndarray:
@@ -104,7 +108,7 @@ def amsterdam_offset_hours(local_seconds: np.ndarray) -> np.ndarray:
 
 def choose(index: np.ndarray, options: list[np.ndarray]) -> np.ndarray:
     """np.choose for string arrays (np.choose crashes on StringDType)."""
-    out = np.asarray(options[0]).astype(S)
+    out = np.asarray(options[0]).astype(S, copy=False)
     for i, opt in enumerate(options[1:], start=1):
-        out = np.where(index == i, np.asarray(opt).astype(S), out)
-    return out.astype(S)
+        out = np.where(index == i, np.asarray(opt).astype(S, copy=False), out)
+    return out.astype(S, copy=False)

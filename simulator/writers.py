@@ -211,7 +211,7 @@ def jsonl_lines(tbl: pa.Table) -> np.ndarray:
     con = duckdb.connect()
     try:
         con.register("rows_in", tbl)
-        out = con.execute("select to_json(t)::varchar as j from rows_in t").to_arrow_table()
+        out = con.sql("select to_json(t)::varchar as j from rows_in t").to_arrow_table()
     finally:
         con.close()
     return out.column("j").to_numpy(zero_copy_only=False)
