@@ -28,8 +28,16 @@ class KlantbeeldDbtTranslator(DagsterDbtTranslator):
 
 
 def dbt_build_args(target_path: Path) -> list[str]:
-    """`dbt build` into a throw-away target dir (dagster-dbt leaves ~1.5 MB per run otherwise)."""
-    return ["build", "--target-path", str(target_path)]
+    """`dbt build` of models and data tests into a throw-away target dir (dagster-dbt leaves ~1.5 MB
+    per run otherwise). dbt's unit tests check the SQL, not the data: CI runs them, the nightly not."""
+    return ["build", "--target-path", str(target_path), "--exclude-resource-type", "unit_test"]
+
+
+def prepare_target_path(target_path: Path) -> None:
+    """Start from the prepared project's parse state, so dbt re-parses only what changed (~10 s less)."""
+    partial_parse = dbt_project.project_dir / dbt_project.target_path / "partial_parse.msgpack"
+    if partial_parse.exists():
+        shutil.copy2(partial_parse, target_path / "partial_parse.msgpack")
 
 
 @dbt_assets(
@@ -41,6 +49,7 @@ def dbt_build_args(target_path: Path) -> list[str]:
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     target_path = Path(tempfile.mkdtemp(prefix="klantbeeld-dbt-"))
+    prepare_target_path(target_path)
     try:
         yield from dbt.cli(dbt_build_args(target_path), context=context, target_path=target_path).stream()
     finally:

@@ -60,5 +60,8 @@ def test_nightly_schedule_is_off_by_default_and_ticks_at_two_in_amsterdam():
     assert [(t.day, t.hour) for t in local] == [(27, 2), (28, 3), (29, 2), (30, 2)]
 
 
-def test_dbt_builds_into_a_throwaway_target_path(tmp_path):
-    assert dbt_build_args(tmp_path) == ["build", "--target-path", str(tmp_path)]
+def test_nightly_dbt_build_runs_models_and_data_tests_but_not_unit_tests(tmp_path):
+    args = dbt_build_args(tmp_path)
+    assert args[0] == "build"
+    assert args[args.index("--target-path") + 1] == str(tmp_path)
+    assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
