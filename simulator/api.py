@@ -241,10 +241,7 @@ def _identity_rows(ch: Chunk, to_day: int) -> pd.DataFrame:
     for system, table in customer_bearing():
         t = ch.tables[f"{system}.{table}"]
         col = ID_COLUMN[(system, table)]
-        if "_arrival" in t:
-            sel = t["_arrival"] <= to_day
-        else:
-            sel = t["_ts"] < (to_day + 1) * DAY
+        sel = t["_arrival"] <= to_day if "_arrival" in t else t["_ts"] < (to_day + 1) * DAY
         if "_bearing" in t:
             sel &= t["_bearing"]
         ids_, first = np.unique(t[col][sel], return_index=True)

@@ -331,6 +331,23 @@ def web_sessions(
     return s
 
 
+ETYPES = np.array(
+    [
+        "page_view",
+        "product_view",
+        "add_to_cart",
+        "search",
+        "whitepaper_download",
+        "webinar_registration",
+        "expert_chat",
+        "appointment_booked",
+        "newsletter_signup",
+    ],
+    dtype=object,
+)
+SITE = "https://www.klantbeeld.nl/"
+
+
 def explode_events(
     rng: np.random.Generator,
     p: Persons,
@@ -339,7 +356,8 @@ def explode_events(
     products: pd.DataFrame,
     chunk: int,
 ) -> Table:
-    """Web events from sessions: cookie, login state, event types and pages."""
+    """Web events from sessions: cookie, login state, event types and pages. The many low-cardinality
+    columns are built as object arrays by indexing small vocabularies (None = empty)."""
     n = p["idx"].size
     sp = s["person"].to_numpy()
     k = sp.size
@@ -348,9 +366,9 @@ def explode_events(
     cookie = first_cookie[sp] + (rng.random(k) * n_cookies[sp]).astype(np.int64)
     start = s["start"].to_numpy()
     kind = s["kind"].to_numpy()
-    has_acc = np.strings.str_len(ident.account_id[sp]) > 0
+    has_acc = np.strings.str_len(ident.account_id) > 0
     login_day = ident.cookie_login_day[cookie]
-    logged = has_acc & (
+    logged = has_acc[sp] & (
         ((kind == 2) & (rng.random(k) < 0.85))
         | ((start // (DAY * 1000) >= login_day) & (rng.random(k) < 0.7))
     )
@@ -361,91 +379,71 @@ def explode_events(
     pos = _group_rank(e_of)
     last = pos == n_ev[e_of] - 1
     m = e_of.size
-    gap = (rng.exponential(45_000, m)).astype(np.int64)
+    gap = rng.exponential(45_000, m).astype(np.int64)
     gap[pos == 0] = 0
-    ts = (
-        start[e_of] + np.cumsum(gap) - np.repeat(np.cumsum(gap)[np.r_[0, np.cumsum(n_ev)[:-1]]], n_ev)
-        if m
-        else gap
-    )
-    line = s["line"].to_numpy()[e_of]
+    csum = np.cumsum(gap)
+    ts = start[e_of] + csum - np.repeat(csum[np.r_[0, np.cumsum(n_ev)[:-1]]], n_ev) if m else gap
+    line = s["line"].to_numpy().astype(np.int64)[e_of]
+    ekind = kind[e_of]
     u = rng.random(m)
-    etype = np.where(
+    code = np.where(
         pos == 0,
-        np.where(u < 0.2, "search", "page_view"),
-        np.where(
-            line >= 0,
-            np.where(u < 0.75, "product_view", np.where(u < 0.9, "add_to_cart", "page_view")),
-            np.where(u < 0.6, "page_view", "search"),
-        ),
-    ).astype(S)
-    etype = where((kind[e_of] == 2) & last, "add_to_cart", etype)
-    etype = where(
-        (kind[e_of] != 2) & (kind[e_of] != 3) & (etype == "add_to_cart") & (rng.random(m) < 0.6),
-        "product_view",
-        etype,
+        np.where(u < 0.2, 3, 0),
+        np.where(line >= 0, np.where(u < 0.75, 1, np.where(u < 0.9, 2, 0)), np.where(u < 0.6, 0, 3)),
     )
-    rare = rng.random(m)
-    rare_types = (
-        "whitepaper_download",
-        "webinar_registration",
-        "expert_chat",
-        "appointment_booked",
-        "newsletter_signup",
-    )
-    etype = where((rare < 0.012) & (pos > 0), pick(rare_types, rng.integers(0, 5, m)), etype)
+    code = np.where((ekind == 2) & last, 2, code)
+    code = np.where((ekind < 2) & (code == 2) & (rng.random(m) < 0.6), 1, code)
+    code = np.where((rng.random(m) < 0.012) & (pos > 0), 4 + rng.integers(0, 5, m), code)
     lp = np.maximum(line, 0)
-    within = (
-        np.clip(1 - np.exp(-p["spend"][sp[e_of]] / 55.0) + rng.normal(0, 0.25, m), 0, 0.999)
-        * PRODUCTS_PER_LINE
+    within = np.clip(1 - np.exp(-p["spend"][sp[e_of]] / 55.0) + rng.normal(0, 0.25, m), 0, 0.999)
+    prod = lp * PRODUCTS_PER_LINE + (within * PRODUCTS_PER_LINE).astype(np.int64)
+    is_prod = (code == 1) | (code == 2)
+    pid = products["product_id"].to_numpy().astype(object)
+    generic = ("cadeau", "sale", "openingstijden", "retour")
+    terms = np.array([*PRODUCT_LINES, *generic], dtype=object)
+    term = np.where(line >= 0, lp, len(PRODUCT_LINES) + rng.integers(0, len(generic), m))
+    cats = [LINE_ECONOMICS[pl][3][0] for pl in PRODUCT_LINES]
+    url_prod = np.array([SITE + "p/" + x for x in pid], dtype=object)
+    url_search = np.array([SITE + "zoeken?q=" + t for t in terms], dtype=object)
+    url_line = np.array(
+        [SITE + pl + "/" + c for pl, c in zip(PRODUCT_LINES, cats, strict=True)], dtype=object
     )
-    prod = products["product_id"].to_numpy().astype(S)[lp * PRODUCTS_PER_LINE + within.astype(np.int64)]
-    is_prod = (etype == "product_view") | (etype == "add_to_cart")
-    cats = np.asarray([LINE_ECONOMICS[pl][3][0] for pl in PRODUCT_LINES], dtype=S)
-    term = where(
-        line >= 0,
-        pick(tuple(PRODUCT_LINES), lp),
-        pick(("cadeau", "sale", "openingstijden", "retour"), rng.integers(0, 4, m)),
-    )
-    url = where(
+    url = np.where(
         is_prod,
-        cat("https://www.klantbeeld.nl/p/", prod),
-        where(
-            etype == "search",
-            cat("https://www.klantbeeld.nl/zoeken?q=", term),
-            where(
-                line >= 0,
-                cat("https://www.klantbeeld.nl/", PL[lp], "/", cats[lp]),
-                "https://www.klantbeeld.nl/",
-            ),
-        ),
+        url_prod[prod],
+        np.where(code == 3, url_search[term], np.where(line >= 0, url_line[lp], SITE)),
     )
-    utm_src = s["utm_source"].to_numpy().astype(S)[e_of] if "utm_source" in s else sarr("", m)
-    organic = (pos == 0) & (utm_src == "") & (rng.random(m) < 0.25)
-    utm_src = where(organic, "google", utm_src)
-    utm_med = where(
-        organic, "cpc", s["utm_medium"].to_numpy().astype(S)[e_of] if "utm_medium" in s else sarr("", m)
-    )
-    utm_cmp = s["utm_campaign"].to_numpy().astype(S)[e_of] if "utm_campaign" in s else sarr("", m)
-    first_only = pos == 0
+    pl_obj = np.array(PRODUCT_LINES, dtype=object)
+
+    def session_col(name: str) -> np.ndarray:
+        col = s[name].to_numpy(dtype=object) if name in s else np.full(k, "", dtype=object)
+        return np.where(col == "", None, col)
+
+    first = pos == 0
+    utm_src = session_col("utm_source")[e_of]
+    organic = first & (utm_src == None) & (rng.random(m) < 0.25)  # noqa: E711 (element-wise)
+    utm_src = np.where(organic, "google", utm_src)
+    utm_med = np.where(organic, "cpc", session_col("utm_medium")[e_of])
+    account = np.where(logged, ident.account_id.astype(object)[sp], None)
+    session_ids = ids("ss", chunk * 10**9 + np.arange(k), 11).astype(object)
     return {
         "_person": sp[e_of],
         "_ts": ts // 1000,
         "_ms": ts,
         "event_id": ids("ev", chunk * 10**10 + np.arange(m), 12),
-        "cookie_id": ident.cookie_id[cookie][e_of],
-        "account_id": where(logged[e_of], ident.account_id[sp][e_of], ""),
-        "session_id": ids("ss", chunk * 10**9 + np.arange(k), 11)[e_of],
-        "event_type": etype,
+        "cookie_id": ident.cookie_id.astype(object)[cookie][e_of],
+        "account_id": account[e_of],
+        "session_id": session_ids[e_of],
+        "event_type": ETYPES[code],
         "page_url": url,
-        "content_id": where(is_prod, prod, ""),
-        "product_line": where(line >= 0, PL[lp], ""),
-        "search_term": where(etype == "search", term, ""),
-        "utm_source": where(first_only, utm_src, ""),
-        "utm_medium": where(first_only, utm_med, ""),
-        "utm_campaign": where(first_only, utm_cmp, ""),
-        "promo_code": sarr("", m),
-        "device_type": ident.cookie_device[cookie][e_of],
+        "content_id": np.where(is_prod, pid[prod], None),
+        "product_line": np.where(line >= 0, pl_obj[lp], None),
+        "search_term": np.where(code == 3, terms[term], None),
+        "utm_source": np.where(first, utm_src, None),
+        "utm_medium": np.where(first, utm_med, None),
+        "utm_campaign": np.where(first, session_col("utm_campaign")[e_of], None),
+        "promo_code": np.full(m, None, dtype=object),
+        "device_type": ident.cookie_device.astype(object)[cookie][e_of],
     }
 
 
@@ -472,7 +470,6 @@ def email_activity(
 ) -> tuple[Table, Table, Table, pd.DataFrame]:
     """Subscriptions, newsletter and campaign sends, and opens/clicks/bounces/unsubscribes.
     Returns the click sessions as a frame for the web."""
-    n = p["idx"].size
     sub = ident.consent_email & (np.strings.str_len(ident.email_used) > 0)
     who = np.flatnonzero(sub)
     q = who.size

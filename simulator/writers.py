@@ -189,6 +189,8 @@ def arrow_table(t: Table, system: str, table: str) -> pa.Table:
             arrays.append(pa.nulls(n, pa.string()))
         elif a.dtype.kind in "TU":
             arrays.append(pa.array(a, type=pa.string(), mask=a == ""))
+        elif a.dtype.kind == "O":
+            arrays.append(pa.array(np.where(a == "", None, a), type=pa.string(), from_pandas=True))
         elif typ == "boolean":
             arrays.append(pa.array(a.astype(bool), type=pa.bool_()))
         elif typ == "decimal":
