@@ -69,22 +69,90 @@ def compact_lower(s: np.ndarray) -> np.ndarray:
     return out.astype(S, copy=False)
 
 
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day from days since 1970-01-01 (H. Hinnant's algorithm, vectorised)."""
+    z = days + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = yoe + era * 400 + (m <= 2)
+    return y, m, d
+
+
+def _render(fields: list[tuple[np.ndarray, int] | str]) -> np.ndarray:
+    """Fixed-width text from zero-padded integer fields and literal separators, via a uint32 char matrix."""
+    n = next(np.asarray(f[0]).size for f in fields if not isinstance(f, str))
+    width = sum(len(f) if isinstance(f, str) else f[1] for f in fields)
+    buf = np.empty((n, width), dtype=np.uint32)
+    col = 0
+    for f in fields:
+        if isinstance(f, str):
+            for ch in f:
+                buf[:, col] = ord(ch)
+                col += 1
+            continue
+        values, w = np.asarray(f[0], dtype=np.int64), f[1]
+        for i in range(w):
+            buf[:, col + i] = 48 + (values // 10 ** (w - 1 - i)) % 10
+        col += w
+    return buf.view(f"<U{width}").reshape(n)
+
+
 def fmt_ts(seconds: np.ndarray) -> np.ndarray:
     """UTC seconds → 'YYYY-MM-DD HH:MM:SS'."""
-    txt = np.datetime_as_string(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]"), unit="s")
-    return np.strings.replace(txt.astype(S, copy=False), "T", " ").astype(S, copy=False)
+    s = np.asarray(seconds, dtype=np.int64)
+    days, sod = np.divmod(s, 86400)
+    y, m, d = _civil(days)
+    return _render(
+        [
+            (y, 4),
+            "-",
+            (m, 2),
+            "-",
+            (d, 2),
+            " ",
+            (sod // 3600, 2),
+            ":",
+            (sod // 60 % 60, 2),
+            ":",
+            (sod % 60, 2),
+        ]
+    )
 
 
 def fmt_ts_ms_z(millis: np.ndarray) -> np.ndarray:
     """UTC milliseconds → 'YYYY-MM-DDTHH:MM:SS.mmmZ'."""
-    txt = np.datetime_as_string(np.asarray(millis, dtype=np.int64).astype("datetime64[ms]"), unit="ms")
-    return cat(txt.astype(S, copy=False), "Z")
+    ms = np.asarray(millis, dtype=np.int64)
+    s, frac = np.divmod(ms, 1000)
+    days, sod = np.divmod(s, 86400)
+    y, m, d = _civil(days)
+    return _render(
+        [
+            (y, 4),
+            "-",
+            (m, 2),
+            "-",
+            (d, 2),
+            "T",
+            (sod // 3600, 2),
+            ":",
+            (sod // 60 % 60, 2),
+            ":",
+            (sod % 60, 2),
+            ".",
+            (frac, 3),
+            "Z",
+        ]
+    )
 
 
 def fmt_date(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(np.asarray(days, dtype=np.int64).astype("datetime64[D]"), unit="D").astype(
-        S, copy=False
-    )
+    y, m, d = _civil(np.asarray(days, dtype=np.int64))
+    return _render([(y, 4), "-", (m, 2), "-", (d, 2)])
 
 
 def fmt_money(x: np.ndarray) -> np.ndarray:
