@@ -23,6 +23,7 @@ export UV_COMPILE_BYTECODE := 1
 
 DEMO_PEOPLE ?= 5000
 SEED ?= 42
+UI_PORT ?= 3000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
 
@@ -62,8 +63,8 @@ demo: install manifest sources $(DAGSTER_HOME)/dagster.yaml ## Generate the demo
 	$(BIN)/dagster job execute -m orchestration -j nightly
 	$(BIN)/python -m orchestration.summary
 
-ui: install manifest $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI on http://127.0.0.1:3000
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+ui: install manifest $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (webserver + daemon) on http://127.0.0.1:$(UI_PORT)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 system-packages: ## Install the Debian packages the tests need (PostgreSQL server)
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \

@@ -47,7 +47,9 @@ def expand_env(value: str, env: Mapping[str, str]) -> str:
         if name == "KLANTBEELD_DATA_DIR" and not env.get(name):
             return str(data_dir())
         if name not in env:
-            raise SourcesConfigError(f"sources.yaml uses ${{{name}}} but that environment variable is not set")
+            raise SourcesConfigError(
+                f"sources.yaml uses ${{{name}}} but that environment variable is not set"
+            )
         return env[name]
 
     return _ENV_PATTERN.sub(replace, value)

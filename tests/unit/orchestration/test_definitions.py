@@ -8,8 +8,8 @@ from dagster._utils.schedules import cron_string_iterator
 
 import orchestration
 from orchestration.definitions import defs
-from orchestration.stages.transform.dbt_assets import dbt_build_args
 from orchestration.ingest.contract import load_contract
+from orchestration.stages.transform.dbt_assets import dbt_build_args
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -36,7 +36,9 @@ def test_staging_models_depend_on_the_extraction_assets():
     assert staging, "no staging models in the dbt manifest"
     raw_keys = {dg.AssetKey(["raw", contract.raw_table]) for contract in load_contract().values()}
     fed_by_raw = {dep.asset_key for key in staging for dep in specs[key].deps} & raw_keys
-    assert fed_by_raw == raw_keys, f"raw tables no staging model reads: {sorted(map(str, raw_keys - fed_by_raw))}"
+    assert fed_by_raw == raw_keys, (
+        f"raw tables no staging model reads: {sorted(map(str, raw_keys - fed_by_raw))}"
+    )
     assert {specs[key].group_name for key in staging} == {"staging"}
 
 
@@ -51,7 +53,9 @@ def test_nightly_schedule_is_off_by_default_and_ticks_at_two_in_amsterdam():
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     assert schedule.execution_timezone == "Europe/Amsterdam"
     tick_time = datetime(2026, 11, 23, 2, 0, tzinfo=AMSTERDAM)
-    requests = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick_time)).run_requests
+    requests = schedule.evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick_time)
+    ).run_requests
     assert len(requests) == 1
     # Around the spring DST change 02:00 does not exist on 2027-03-28: the tick moves to 03:00.
     start = datetime(2027, 3, 26, 12, 0, tzinfo=AMSTERDAM).timestamp()

@@ -48,15 +48,32 @@ def test_column_mapping_and_renamed_source_table():
     ("document", "message"),
     [
         ({"systems": {"erp": {"kind": "database", "url": "x", "tables": {}}}}, "unknown system 'erp'"),
-        ({"systems": {"crm": {"kind": "database", "url": "x", "tables": {"orders": {}}}}}, "unknown table crm.orders"),
+        (
+            {"systems": {"crm": {"kind": "database", "url": "x", "tables": {"orders": {}}}}},
+            "unknown table crm.orders",
+        ),
         ({"systems": {"crm": {"kind": "database", "tables": {"customers": {}}}}}, "needs a url"),
         ({"systems": {"crm": {"kind": "ftp", "tables": {}}}}, "kind: database or kind: files"),
-        ({"systems": {"pos": {"kind": "files", "tables": {"receipts": {"path": "/x/*.xlsx"}}}}}, "needs a path and a format"),
         (
-            {"systems": {"crm": {"kind": "database", "url": "x", "tables": {"customers": {"columns": {"nope": "a"}}}}}},
+            {"systems": {"pos": {"kind": "files", "tables": {"receipts": {"path": "/x/*.xlsx"}}}}},
+            "needs a path and a format",
+        ),
+        (
+            {
+                "systems": {
+                    "crm": {
+                        "kind": "database",
+                        "url": "x",
+                        "tables": {"customers": {"columns": {"nope": "a"}}},
+                    }
+                }
+            },
             "unknown contract columns ['nope']",
         ),
-        ({"systems": {"crm": {"kind": "database", "url": "${MISSING_VAR}", "tables": {"customers": {}}}}}, "MISSING_VAR"),
+        (
+            {"systems": {"crm": {"kind": "database", "url": "${MISSING_VAR}", "tables": {"customers": {}}}}},
+            "MISSING_VAR",
+        ),
     ],
 )
 def test_config_mistakes_are_named(document, message):
@@ -65,10 +82,24 @@ def test_config_mistakes_are_named(document, message):
 
 
 def test_contract_rejects_unknown_types_and_undefined_keys():
-    bad_type = {"systems": {"s": {"kind": "files", "tables": {"t": {"primary_key": ["a"], "columns": {"a": {"type": "money"}}}}}}}
+    bad_type = {
+        "systems": {
+            "s": {
+                "kind": "files",
+                "tables": {"t": {"primary_key": ["a"], "columns": {"a": {"type": "money"}}}},
+            }
+        }
+    }
     with pytest.raises(ValueError, match="unknown column types"):
         parse_contract(bad_type)
-    bad_key = {"systems": {"s": {"kind": "files", "tables": {"t": {"primary_key": ["b"], "columns": {"a": {"type": "string"}}}}}}}
+    bad_key = {
+        "systems": {
+            "s": {
+                "kind": "files",
+                "tables": {"t": {"primary_key": ["b"], "columns": {"a": {"type": "string"}}}},
+            }
+        }
+    }
     with pytest.raises(ValueError, match="key columns"):
         parse_contract(bad_key)
 

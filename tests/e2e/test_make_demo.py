@@ -1,0 +1,43 @@
+"""What a user does first: `make demo` on the repository, with its own data directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import duckdb
+import pytest
+
+from orchestration.paths import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_make_demo_generates_sources_runs_the_nightly_job_and_says_where_to_look(tmp_path):
+    data_dir = tmp_path / "data"
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "DAGSTER_HOME"}
+    }
+    env["KLANTBEELD_DATA_DIR"] = str(data_dir)
+    completed = subprocess.run(
+        ["make", "demo", "DEMO_PEOPLE=300"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-4000:]
+    assert "RUN_SUCCESS" in output
+    assert f"warehouse:      {data_dir / 'warehouse.duckdb'}" in completed.stdout
+    assert "make ui" in completed.stdout
+    # the run history is kept under the data directory, with telemetry off
+    assert (data_dir / "dagster" / "dagster.yaml").read_text().count("enabled: false") == 1
+    assert any((data_dir / "dagster").glob("history/runs*")) or any((data_dir / "dagster").glob("storage*"))
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        (customers,) = conn.execute("select count(*) from staging.stg_crm__customers").fetchone()
+        (orders,) = conn.execute("select count(*) from staging.stg_webshop__orders").fetchone()
+    assert customers >= 250
+    assert orders > 0
