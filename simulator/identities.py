@@ -116,12 +116,17 @@ def email_as_typed(rng: np.random.Generator, email: np.ndarray, p_messy: float) 
     """Upper case, stray spaces or a domain typo for a share of the values."""
     n = email.size
     u = rng.random(n)
-    out = where(u < p_messy * 0.4, np.strings.upper(email), email)
-    out = where((u >= p_messy * 0.4) & (u < p_messy * 0.7), cat(" ", email, " "), out)
-    typo_dom = email
-    for good, bad in DOMAIN_TYPOS.items():
+    out = np.asarray(email).astype(S, copy=True)
+    up = np.flatnonzero(u < p_messy * 0.4)
+    out[up] = np.strings.upper(out[up])
+    sp = np.flatnonzero((u >= p_messy * 0.4) & (u < p_messy * 0.7))
+    out[sp] = cat(" ", out[sp], " ")
+    ty = np.flatnonzero((u >= p_messy * 0.7) & (u < p_messy))
+    typo_dom = out[ty]
+    for good, bad in DOMAIN_TYPOS.items():  # ten domains, on the few rows that get a typo
         typo_dom = np.strings.replace(typo_dom, "@" + good, "@" + bad)
-    return where((u >= p_messy * 0.7) & (u < p_messy), typo_dom, out)
+    out[ty] = typo_dom
+    return out
 
 
 def _email(

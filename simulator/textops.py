@@ -150,6 +150,11 @@ def fmt_ts_ms_z(millis: np.ndarray) -> np.ndarray:
     )
 
 
+def fmt_yyyymmdd(days: np.ndarray) -> np.ndarray:
+    y, m, d = _civil(np.asarray(days, dtype=np.int64))
+    return _render([(y, 4), (m, 2), (d, 2)])
+
+
 def fmt_date(days: np.ndarray) -> np.ndarray:
     y, m, d = _civil(np.asarray(days, dtype=np.int64))
     return _render([(y, 4), "-", (m, 2), "-", (d, 2)])

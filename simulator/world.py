@@ -14,9 +14,21 @@ from simulator.geo import black_friday, daily_intensity, make_pc4, make_stores
 from simulator.identities import DAY, NEVER, Identities, Table, email_as_typed, fmt_house, fmt_postcode
 from simulator.persons import Persons, make_persons
 from simulator.reference import JUNK_EMAILS, PRODUCT_LINES
-from simulator.textops import S, cat, fmt_date, fmt_ts, fmt_ts_ms_z, ids, pick, sarr, where, zfill_int
+from simulator.textops import (
+    S,
+    cat,
+    fmt_date,
+    fmt_ts,
+    fmt_ts_ms_z,
+    fmt_yyyymmdd,
+    ids,
+    pick,
+    sarr,
+    where,
+    zfill_int,
+)
 
-CHUNK_SIZE = 50_000
+CHUNK_SIZE = 25_000
 PRE_DAYS = 800  # simulated days before the start (for persons acquired earlier)
 
 
@@ -170,7 +182,7 @@ def _sales(
     receipt_id = cat(
         store_ids[tx["store"].to_numpy()],
         "-",
-        np.strings.replace(fmt_date(local_day), "-", ""),
+        fmt_yyyymmdd(local_day),
         "-",
         zfill_int(chunk, 2),
         zfill_int(seq, 4),
