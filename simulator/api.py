@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from simulator.catalog import uplift_table
 from simulator.contract import columns, customer_bearing
@@ -182,7 +184,8 @@ def _publish(
         system, table = name.split(".")
         db_batches[system][table].append(to_frame(_db_state(t, from_day, to_day), system, table, True))
 
-    identity, persons, outs, bads = [], [], [], []
+    sinks = {name: _ParquetSink(truth / f"{name}.parquet") for name in ("identity", "persons", "outcomes")}
+    bads = []
     for c in range(spec.n_chunks):
         t0 = time.time()
         ch = simulate_chunk(spec, g, c)
@@ -202,15 +205,17 @@ def _publish(
                 counts[f"{system}.{tb}"] += n
         create = False
         db_batches.clear()
-        identity.append(_identity_rows(ch, to_day))
-        persons.append(_persons_frame(ch, g))
-        outs.append(outcomes(ch.persons, ch.tx, ch.lines, g.clock, to_day))
+        sinks["identity"].write(_identity_rows(ch, to_day))
+        sinks["persons"].write(pa.Table.from_pandas(_persons_frame(ch, g), preserve_index=False))
+        sinks["outcomes"].write(
+            pa.Table.from_pandas(outcomes(ch.persons, ch.tx, ch.lines, g.clock, to_day), preserve_index=False)
+        )
         bads.append(ch.bad_rows[ch.bad_rows["_day"] <= to_day].drop(columns="_day"))
+        del ch
         if verbose:
             print(f"  chunk {c + 1}/{spec.n_chunks} in {time.time() - t0:.1f}s", flush=True)
-    pd.concat(identity, ignore_index=True).to_parquet(truth / "identity.parquet", index=False)
-    pd.concat(persons, ignore_index=True).to_parquet(truth / "persons.parquet", index=False)
-    pd.concat(outs, ignore_index=True).to_parquet(truth / "outcomes.parquet", index=False)
+    for sink in sinks.values():
+        sink.close()
     pd.concat(bads, ignore_index=True).to_parquet(truth / "bad_rows.parquet", index=False)
     uplift_table().to_parquet(truth / "campaign_uplift.parquet", index=False)
     return dict(counts)
@@ -235,7 +240,24 @@ def _write_days(
     return int(sel.size)
 
 
-def _identity_rows(ch: Chunk, to_day: int) -> pd.DataFrame:
+class _ParquetSink:
+    """Append chunk after chunk to one Parquet file (the truth of a big world never sits in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, tbl: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, tbl.schema)
+        self.writer.write_table(tbl.cast(self.writer.schema))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _identity_rows(ch: Chunk, to_day: int) -> pa.Table:
     pid = ch.persons["person_id"]
     out = []
     for system, table in customer_bearing():
@@ -246,17 +268,18 @@ def _identity_rows(ch: Chunk, to_day: int) -> pd.DataFrame:
             sel &= t["_bearing"]
         ids_, first = np.unique(t[col][sel], return_index=True)
         person = t["_person"][sel][first]
+        k = ids_.size
         out.append(
-            pd.DataFrame(
+            pa.table(
                 {
-                    "source_system": system,
-                    "source_table": table,
-                    "source_record_id": ids_.astype(object),
-                    "person_id": pid[person].astype(object),
+                    "source_system": pa.array(np.full(k, system, dtype=S), type=pa.string()),
+                    "source_table": pa.array(np.full(k, table, dtype=S), type=pa.string()),
+                    "source_record_id": pa.array(ids_.astype(S), type=pa.string()),
+                    "person_id": pa.array(pid[person], type=pa.string()),
                 }
             )
         )
-    return pd.concat(out, ignore_index=True)
+    return pa.concat_tables(out)
 
 
 def _persons_frame(ch: Chunk, g: Globals) -> pd.DataFrame:

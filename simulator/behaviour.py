@@ -324,7 +324,7 @@ def web_sessions(
         }
     )
     s = pd.concat([browse, research, checkout, extra], ignore_index=True)
-    for c in ("utm_source", "utm_medium", "utm_campaign"):
+    for c in ("utm_source", "utm_medium", "utm_campaign", "promo_code"):
         s[c] = s[c].fillna("").astype(object) if c in s else ""
     s = s[(s["start"] // 1000 < end * DAY)]
     s = s.sort_values(["person", "start"], kind="stable").reset_index(drop=True)
@@ -442,7 +442,7 @@ def explode_events(
         "utm_source": np.where(first, utm_src, None),
         "utm_medium": np.where(first, utm_med, None),
         "utm_campaign": np.where(first, session_col("utm_campaign")[e_of], None),
-        "promo_code": np.full(m, None, dtype=object),
+        "promo_code": np.where(first, session_col("promo_code")[e_of], None),
         "device_type": ident.cookie_device.astype(object)[cookie][e_of],
     }
 
@@ -551,6 +551,14 @@ def email_activity(
         ev_send.append(w)
         ev_ts.append(ts[w])
         ev_type.append(sarr(name, w.size))
+    send_key = send_person.astype(np.int64) * (1 << 34) + send_ts
+    by_key = np.argsort(send_key, kind="stable")
+    u_person, u_ts = who[w_u], subs["_ts"][q:]
+    j = np.searchsorted(send_key[by_key], u_person.astype(np.int64) * (1 << 34) + u_ts) - 1
+    ok = (j >= 0) & (send_person[by_key[np.maximum(j, 0)]] == u_person)
+    ev_send.append(by_key[j[ok]])
+    ev_ts.append(u_ts[ok])
+    ev_type.append(sarr("unsubscribe", int(ok.sum())))
     es = np.concatenate(ev_send)
     events: Table = {
         "_person": send_person[es],

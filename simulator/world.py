@@ -442,6 +442,7 @@ def _sales(
             ),
             "utm_medium": np.where(channel[wk] == "web", "banner", channel[wk]),
             "utm_campaign": cid[wk].astype(object),
+            "promo_code": coupon_code[wk].astype(object),
         }
     )
 
