@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.ingest import extract
 from orchestration.ingest.extract import SourceError, extract_table
 from orchestration.ingest.sources_config import TableSource
 from tests.unit.ingest.ingest_helpers import LOADED_AT, raw_rows, state_is_consistent, write_csv
@@ -324,3 +325,101 @@ def test_a_jsonl_file_without_any_json_object_is_an_error_not_an_empty_drop(ware
     with pytest.raises(SourceError, match=r"events_2024-01-01\.jsonl: line 3 is not a JSON object"):
         extract_table(warehouse, contracts[("web", "events")], source, "b1", LOADED_AT)
     assert warehouse.execute("select count(*) from raw._loaded_files").fetchone()[0] == 0
+
+
+def test_many_drops_land_in_bulk_with_per_file_rows_and_state(warehouse, contracts, tmp_path, monkeypatch):
+    # Chunks of 8 files: several chunks, a second header layout (its own group), a bad file in the middle
+    # (its chunk is split in halves until it is read alone).
+    monkeypatch.setattr(extract, "FILE_CHUNK_MAX_FILES", 8)
+    folder = tmp_path / "many"
+    expected: dict[str, int] = {}
+    for day in range(1, 12):
+        name = f"receipts_2024-01-{day:02d}.csv"
+        header = RECEIPT_HEADER if day % 3 else list(reversed(RECEIPT_HEADER))
+        rows = day_rows(f"2024-01-{day:02d}", day * 7 % 5)  # days 5 and 10: header only
+        if not day % 3:
+            rows = [list(reversed(row)) for row in rows]
+        write_csv(folder / name, header, rows)
+        expected[str(folder / name)] = len(rows)
+    bad = folder / "receipts_2024-01-06b.csv"
+    bad.write_bytes(b"receipt_id,store_id,register_id,receipt_ts,total_amount\nA,S1,1,t,1\nB,Caf\xe9,1,t,2\n")
+    write_csv(folder / "receipts_2024-01-07b.csv", RECEIPT_HEADER, [])  # header only: 0 rows
+    expected[str(folder / "receipts_2024-01-07b.csv")] = 0
+    contract, source = contracts[("pos", "receipts")], receipts_source(folder)
+
+    with pytest.raises(SourceError) as caught:
+        extract_table(warehouse, contract, source, "b1", LOADED_AT)
+
+    [error] = caught.value.result.errors
+    assert str(bad) in error and "Line: 3" in error
+    result = caught.value.result
+    assert result.files_loaded == sorted(expected) and result.rows_loaded == sum(expected.values())
+    per_file = dict(warehouse.execute("select file_path, rows_loaded from raw._loaded_files").fetchall())
+    assert per_file == expected
+    in_raw = dict(warehouse.execute("select _source, count(*) from raw.pos__receipts group by 1").fetchall())
+    assert in_raw == {path: rows for path, rows in expected.items() if rows}
+    # _source_row is the data row number within each file (the receipt id ends in its index from 0).
+    assert (
+        warehouse.execute(
+            "select count(*) from raw.pos__receipts where split_part(receipt_id, '-', 4)::int + 1 <> _source_row"
+        ).fetchone()[0]
+        == 0
+    )
+    assert warehouse.execute("select min(_source_row) from raw.pos__receipts").fetchone()[0] == 1
+    assert state_is_consistent(warehouse, "pos", "receipts")
+
+    with pytest.raises(SourceError) as again:  # only the bad file is tried again
+        extract_table(warehouse, contract, source, "b2", LOADED_AT)
+    assert again.value.result.rows_loaded == 0 and again.value.result.files_skipped == len(expected)
+
+
+def test_big_drops_in_one_chunk_keep_each_files_row_numbers(warehouse, contracts, tmp_path):
+    # Big enough for DuckDB to read with several threads: each file's rows keep their order.
+    folder = tmp_path / "big"
+    folder.mkdir()
+    sizes = [150_000, 3, 120_000]
+    for number, size in enumerate(sizes):
+        duckdb.execute(
+            f"""copy (select 'R{number}-' || i as receipt_id, 'S' || (i % 7) as store_id,
+                             '2024-01-01 10:00:00' as receipt_ts, (i + 1)::varchar as total_amount
+                      from range({size}) t(i)) to '{folder / f"receipts_{number}.csv"}' (header)"""
+        )
+    result = extract_table(
+        warehouse, contracts[("pos", "receipts")], receipts_source(folder), "b1", LOADED_AT
+    )
+
+    assert result.rows_loaded == sum(sizes)
+    assert (
+        warehouse.execute(
+            "select count(*) from raw.pos__receipts where total_amount::bigint <> _source_row"
+        ).fetchone()[0]
+        == 0
+    )
+    assert warehouse.execute(
+        "select file_path, rows_loaded from raw._loaded_files order by 1"
+    ).fetchall() == [(str(folder / f"receipts_{n}.csv"), size) for n, size in enumerate(sizes)]
+    assert state_is_consistent(warehouse, "pos", "receipts")
+
+
+def test_many_jsonl_drops_land_in_bulk_with_row_numbers(warehouse, contracts, tmp_path):
+    folder = tmp_path / "web"
+    folder.mkdir()
+    for day in range(1, 6):
+        lines = [
+            f'{{"event_id": "e{day}-{i}", "event_ts": "t", "cookie_id": "c", "session_id": "s",'
+            f' "event_type": "x", "page_url": "{i + 1}"}}'
+            for i in range(day * 2)
+        ]
+        (folder / f"events_2024-01-0{day}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "events_2024-01-03.jsonl").write_text(
+        '{"event_id": "bad", "event_ts": "t", "cookie_id": "c", "session_id": "s", "event_type": "x"}\n{"x": \n',
+        encoding="utf-8",
+    )
+    source = TableSource("web", "events", "files", path=str(folder / "*.jsonl"), format="jsonl")
+    with pytest.raises(SourceError, match=r"events_2024-01-03\.jsonl.*Malformed JSON"):
+        extract_table(warehouse, contracts[("web", "events")], source, "b1", LOADED_AT)
+
+    assert warehouse.execute(
+        "select count(*), count(*) filter (where page_url::int <> _source_row) from raw.web__events"
+    ).fetchone() == (2 + 4 + 8 + 10, 0)
+    assert state_is_consistent(warehouse, "web", "events")
