@@ -493,6 +493,7 @@ def _sales(
     entries["reason"] = where(corr, "correction", entries["reason"])
     entries["points"] = np.where(corr, rng.integers(-50, 50, corr.size), entries["points"])
     entries["member_id"] = ident.member_id[entries["_person"]]
+    entries["entry_ts"] = fmt_ts(entries["_ts"])
     entries["entry_id"] = ids("LP", chunk * 10**9 + rng.permutation(entries["_ts"].size), 11)
     entries["_key"] = entries["entry_id"]
     tables["loyalty.points_ledger"] = entries

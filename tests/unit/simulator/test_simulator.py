@@ -106,6 +106,10 @@ def test_every_contract_column_is_written(world: Path) -> None:
                     got = [r[1] for r in con.execute(f'pragma table_info("{table}")')]
                     assert got == expected, (system, table)
                     assert con.execute(f'select count(*) from "{table}"').fetchone()[0] > 0, (system, table)
+                    for c, spec in sysdef["tables"][table]["columns"].items():
+                        if spec.get("required"):
+                            filled = con.execute(f'select count("{c}") from "{table}"').fetchone()[0]
+                            assert filled > 0, (system, table, c)
                 continue
             if (system, table) in FILE_TABLES:
                 folder, fmt = FILE_TABLES[(system, table)]
