@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.catalog import CHANNEL_MULT, PRODUCTS_PER_LINE, TIER_MULT, TYPE_UPLIFT
-from simulator.identities import DAY, NEVER, Identities, Table, email_as_typed, fmt_phone, ts_on
+from simulator.identities import DAY, Identities, Table, email_as_typed, fmt_phone, ts_on
 from simulator.persons import Persons
 from simulator.reference import (
     EMAIL_DOMAINS,
@@ -704,10 +704,3 @@ def social_interactions(
         "sentiment": where(texty, sent, ""),
         "message": where(texty, msg, ""),
     }
-
-
-def dropout_alive(death: np.ndarray, day: np.ndarray) -> np.ndarray:
-    return death > day
-
-
-__all__ = ["NEVER", "Clock"]

@@ -189,7 +189,6 @@ def _crm_records(
     social: np.ndarray,
 ) -> Table:
     n = who.size
-    clean = 0.0 if dup else 1.0
     first = first_name_as_typed(rng, p["first_name"][who], 0.35 if dup else 0.02, 0.25 if dup else 0.01)
     infix_in_last = rng.random(n) < (0.4 if dup else 0.03)
     last = where(
@@ -229,7 +228,6 @@ def _crm_records(
         "social_handle": where(c_social & social[who], handle, ""),
         "_created": created,
     }
-    del clean
     return t
 
 

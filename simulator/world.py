@@ -11,7 +11,15 @@ import pandas as pd
 from simulator import behaviour as bh
 from simulator.catalog import make_campaigns, make_products
 from simulator.geo import black_friday, daily_intensity, make_pc4, make_stores
-from simulator.identities import DAY, NEVER, Identities, Table, email_as_typed, fmt_house, fmt_postcode
+from simulator.identities import (
+    DAY,
+    Identities,
+    Table,
+    email_as_typed,
+    fmt_house,
+    fmt_postcode,
+    make_identities,
+)
 from simulator.persons import Persons, make_persons
 from simulator.reference import JUNK_EMAILS, PRODUCT_LINES
 from simulator.textops import (
@@ -107,7 +115,7 @@ def simulate_chunk(spec: Spec, g: Globals, chunk: int) -> Chunk:
     first = chunk * CHUNK_SIZE
     n = min(CHUNK_SIZE, spec.n_people - first)
     p = make_persons(rng, n, first, g.pc4, g.stores, spec.start_day, spec.horizon_days)
-    ident = make_identities_for(rng, p, chunk, spec)
+    ident = make_identities(rng, p, chunk, spec.start_day)
     clock = g.clock
     tx0, death = bh.baseline_purchases(rng, p, clock)
     exp, inc = bh.campaign_exposures(rng, p, ident, g.campaigns, death)
@@ -121,7 +129,7 @@ def simulate_chunk(spec: Spec, g: Globals, chunk: int) -> Chunk:
     tables: dict[str, Table] = {}
     t = _sales(rng, spec, g, p, ident, tx, lines, exp, chunk, tables)
     tx, lines, exp = t
-    tables.update(_identity_tables(spec, ident))
+    tables.update(_identity_tables(ident))
     # email (newsletters + treated email exposures) and web
     camp = g.campaigns
     ce = exp[(~exp["is_control"]) & (camp["channel"].to_numpy()[exp["campaign"].to_numpy()] == "email")]
@@ -143,12 +151,6 @@ def simulate_chunk(spec: Spec, g: Globals, chunk: int) -> Chunk:
     _finish_files(rng, spec, tables)
     bad = plant_bad_rows(rng, tables)
     return Chunk(p, ident, death, tx, lines, tables, bad)
-
-
-def make_identities_for(rng: np.random.Generator, p: Persons, chunk: int, spec: Spec) -> Identities:
-    from simulator.identities import make_identities
-
-    return make_identities(rng, p, chunk, spec.start_day)
 
 
 def _sales(
@@ -344,10 +346,6 @@ def _sales(
         "discount_amount": ldisc[rl],
         "line_amount": lamount[rl],
     }
-    arrival_of_receipt = (
-        dict(zip(r.tolist(), tables["pos.receipts"]["_arrival"].tolist(), strict=True)) if False else None
-    )
-    del arrival_of_receipt
     tx_arrival = local_day.copy()
     tx_arrival[r] = tables["pos.receipts"]["_arrival"]
     tables["pos.receipt_lines"]["_arrival"] = tx_arrival[lt[rl]]
@@ -500,7 +498,7 @@ def _sales(
     return tx, lines, exp
 
 
-def _identity_tables(spec: Spec, ident: Identities) -> dict[str, Table]:
+def _identity_tables(ident: Identities) -> dict[str, Table]:
     t = ident.tables
     crm = t["customers"]
     crm["_key"] = crm["customer_id"]
@@ -515,7 +513,6 @@ def _identity_tables(spec: Spec, ident: Identities) -> dict[str, Table]:
     for tb in (crm, acc):
         tb["created_at"] = fmt_ts(tb["created_at"])
     crm["consent_updated_at"] = fmt_ts(crm["consent_updated_at"])
-    del spec
     return {"crm.customers": crm, "webshop.accounts": acc, "loyalty.members": mem, "loyalty.cards": cards}
 
 
@@ -613,4 +610,4 @@ def plant_bad_rows(rng: np.random.Generator, tables: dict[str, Table], rate: flo
     return df.sort_values("_day", kind="stable").drop_duplicates(cols[:4]).reset_index(drop=True)
 
 
-__all__ = ["CHUNK_SIZE", "NEVER", "Chunk", "Globals", "Spec", "make_globals", "simulate_chunk"]
+__all__ = ["CHUNK_SIZE", "Chunk", "Globals", "Spec", "make_globals", "simulate_chunk"]
