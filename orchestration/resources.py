@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
-from dagster_duckdb import DuckDBResource
 
 from orchestration.dbt_project import dbt_project
 from orchestration.ingest.contract import TableContract, load_contract
@@ -18,14 +18,37 @@ from orchestration.ingest.sources_config import TableSource, load_sources_config
 from orchestration.paths import sources_config_path, warehouse_path
 
 
-class WarehouseResource(DuckDBResource):
-    """The DuckDB warehouse file (`<data dir>/warehouse.duckdb`); connections retry while it is locked."""
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (`<data dir>/warehouse.duckdb`).
+
+    DuckDB allows one writing process per file: a connection waits (with backoff) while another
+    process holds the lock, and is always closed, also when the step fails.
+    """
+
+    database: str
+    lock_wait_seconds: float = 60.0
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with super().get_connection() as conn:
+        conn = connect_waiting_for_lock(self.database, self.lock_wait_seconds)
+        try:
             yield conn
+        finally:
+            conn.close()
+
+
+def connect_waiting_for_lock(database: str, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            return duckdb.connect(database)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 class SourceSystemsResource(dg.ConfigurableResource):

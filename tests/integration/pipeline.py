@@ -27,12 +27,16 @@ def data_dir_env(data_dir: Path):
             os.environ["KLANTBEELD_DATA_DIR"] = previous
 
 
-def run_nightly(data_dir: Path, sources_config: Path | None = None) -> dg.ExecuteInProcessResult:
+def run_nightly(
+    data_dir: Path, sources_config: Path | None = None, raise_on_error: bool = True
+) -> dg.ExecuteInProcessResult:
     """Materialize everything the nightly job materializes, with the resources pointed at `data_dir`."""
     with data_dir_env(data_dir):
         resources = default_resources(warehouse=data_dir / "warehouse.duckdb", sources_config=sources_config)
         job = defs.resolve_job_def("nightly")
-        return job.execute_in_process(resources=resources, instance=dg.DagsterInstance.ephemeral())
+        return job.execute_in_process(
+            resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error
+        )
 
 
 def row_counts(data_dir: Path, schema: str) -> dict[str, int]:

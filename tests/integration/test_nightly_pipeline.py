@@ -152,3 +152,30 @@ def test_pipeline_runs_with_only_customers_and_orders(small_world: Path, tmp_pat
         table: rows for table, rows in raw.items() if table not in {"crm__customers", "webshop__orders"}
     }
     assert others and not any(others.values()), f"unconfigured sources should be empty: {others}"
+
+
+def test_a_broken_drop_fails_its_asset_by_name_while_valid_data_flows(small_world: Path):
+    receipts_dir = small_world / "sources" / "pos" / "receipts"
+    broken = receipts_dir / "receipts_2026-07-01.csv"
+    # a drop whose export lost the total_amount column (a required column of the landing contract)
+    broken.write_text("receipt_id,store_id,receipt_ts\nR-X1,S01,2026-07-01 10:00:00\n", encoding="utf-8")
+    good_files = len(list(receipts_dir.glob("*.csv"))) - 1
+
+    result = run_nightly(small_world, raise_on_error=False)
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert [e.step_key for e in failures] == ["raw__pos__receipts"]
+    message = str(failures[0].step_failure_data.user_failure_data.description)
+    assert "pos.receipts" in message and str(broken) in message and "total_amount" in message
+    with duckdb.connect(str(small_world / "warehouse.duckdb"), read_only=True) as conn:
+        loaded = conn.execute(
+            "select count(*), count(*) filter (where file_path = ?) from raw._loaded_files "
+            "where system = 'pos' and source_table = 'receipts'",
+            [str(broken)],
+        ).fetchone()
+        (other_tables_loaded,) = conn.execute(
+            "select count(*) from raw._load_batches where rows_loaded > 0 and source_table <> 'receipts'"
+        ).fetchone()
+    assert loaded == (good_files, 0), "the good drops load, the broken one does not"
+    assert other_tables_loaded >= len(CONTRACTS) - 1
