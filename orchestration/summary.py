@@ -33,7 +33,8 @@ def main() -> None:
     print(
         f"\nData directory:   {data_dir()}\n"
         f"  source systems: {data_dir() / 'sources'}\n"
-        f"  warehouse:      {path}  (DuckDB; e.g. `duckdb {path} -readonly`)\n"
+        f"  warehouse:      {path}\n"
+        "                  (DuckDB: open it read-only from any DuckDB client while no run is writing)\n"
         f"  run history:    {data_dir() / 'dagster'}\n"
         "\nOpen the Dagster UI with `make ui`, then http://127.0.0.1:3000 "
         "(Assets shows the graph, Runs this run)."
