@@ -85,9 +85,12 @@ format: install ## Apply ruff's formatting and fixes
 test: install manifest system-packages lint ## Lint, then run the whole test suite
 	$(BIN)/pytest
 
-bench: install ## Benchmarks of the generator and the extraction (BENCH_PEOPLE, default 100000)
-	$(BIN)/python benchmarks/bench_simulator.py --people $${BENCH_PEOPLE:-100000}
-	$(BIN)/python benchmarks/bench_extraction.py --people $${BENCH_PEOPLE:-100000}
+BENCH_PEOPLE ?= 100000
+BENCH_DIR ?= /tmp/klantbeeld-bench-$(BENCH_PEOPLE)
+
+bench: install ## Time the generator, then the extraction of what it wrote (BENCH_PEOPLE=100000)
+	$(BIN)/python benchmarks/bench_simulator.py --people $(BENCH_PEOPLE) --data-dir $(BENCH_DIR) --keep
+	$(BIN)/python benchmarks/bench_extraction.py --data-dir $(BENCH_DIR)
 
 clean: ## Remove the data directory (sources, warehouse, run history) and dbt artifacts
 	rm -rf "$(KLANTBEELD_DATA_DIR)" dbt_project/target dbt_project/logs
