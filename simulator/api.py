@@ -26,7 +26,6 @@ from simulator.textops import S, cat, fmt_date, fmt_ts, sarr, zfill_int
 from simulator.world import Chunk, Globals, Spec, make_globals, simulate_chunk
 from simulator.writers import (
     arrow_table,
-    jsonl_blob,
     jsonl_lines,
     to_frame,
     write_database,
@@ -229,14 +228,14 @@ def _write_days(
     arrival = t["_arrival"]
     sel = np.flatnonzero((arrival >= lo) & (arrival <= hi))
     sel = sel[np.lexsort((t["_ts"][sel], arrival[sel]))]
+    rows = {c: a[sel] for c, a in t.items()}
     fmt = FILE_TABLES[(system, table)][1]
-    tbl = arrow_table(t, system, table).take(pa.array(sel))  # arrow's take: faster than numpy strings
-    if fmt == "jsonl":
-        blob, offsets = jsonl_blob(jsonl_lines(tbl))
+    tbl = arrow_table(rows, system, table)
+    data = tbl if fmt == "csv" else jsonl_lines(tbl)
     bounds = np.searchsorted(arrival[sel], np.arange(lo, hi + 2))
     for i, d in enumerate(range(lo, hi + 1)):  # a loop over days, each writing a slice
         a, b = int(bounds[i]), int(bounds[i + 1])
-        part = (tbl.slice(a, b - a) if fmt == "csv" else blob[offsets[a] : offsets[b]]) if b > a else None
+        part = (data.slice(a, b - a) if fmt == "csv" else data[a:b]) if b > a else None
         write_day(_file(src, system, table, d), system, table, fmt, part, new)
     return int(sel.size)
 

@@ -24,22 +24,11 @@ def cat(*parts: object) -> np.ndarray:
     return np.asarray(out).astype(S, copy=False)
 
 
-def _fits(values: np.ndarray, width: int) -> bool:
-    """All values in [0, 10**width): zero-padding is then plain fixed-width rendering."""
-    return values.size == 0 or (int(values.min()) >= 0 and int(values.max()) < 10**width)
-
-
 def zfill_int(values: np.ndarray, width: int) -> np.ndarray:
-    v = np.asarray(values, dtype=np.int64)
-    if v.ndim == 1 and v.size and width <= 18 and _fits(v, width):
-        return _render([(v, width)])
-    return np.strings.zfill(v.astype(S, copy=False), width)
+    return np.strings.zfill(np.asarray(values, dtype=np.int64).astype(S, copy=False), width)
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
-    v = np.asarray(numbers, dtype=np.int64)
-    if v.ndim == 1 and v.size and width <= 18 and prefix.isascii() and _fits(v, width):
-        return _render([prefix, (v, width)])
     return cat(prefix, zfill_int(numbers, width))
 
 
@@ -94,61 +83,23 @@ def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, m, d
 
 
-# "000".."9999" as raw fixed-width byte items, indexed by value
-_DIGITS = {
-    w: np.array([f"{i:0{w}d}" for i in range(10**w)], dtype=f"S{w}").view(f"V{w}") for w in (1, 2, 3, 4)
-}
-
-
 def _render(fields: list[tuple[np.ndarray, int] | str]) -> np.ndarray:
-    """Fixed-width ASCII text from zero-padded integer fields (the last `width` digits of the value, as
-    floor division gives them) and literal separators: a byte matrix holding the literals, digit groups
-    of up to 4 copied in from lookup tables through a structured view (no Python loop over rows)."""
+    """Fixed-width text from zero-padded integer fields and literal separators, via a uint32 char matrix."""
     n = next(np.asarray(f[0]).size for f in fields if not isinstance(f, str))
     width = sum(len(f) if isinstance(f, str) else f[1] for f in fields)
-    if n == 0:
-        return np.empty(0, dtype=S)
-    template = bytearray(width)
-    groups: list[tuple[int, int, int]] = []  # (offset, digits, field index), right to left per field
+    buf = np.empty((n, width), dtype=np.uint32)
     col = 0
-    for i, f in enumerate(fields):
+    for f in fields:
         if isinstance(f, str):
-            template[col : col + len(f)] = f.encode("ascii")
-            col += len(f)
+            for ch in f:
+                buf[:, col] = ord(ch)
+                col += 1
             continue
-        end = col + f[1]
-        while end > col:
-            k = min(4, end - col)
-            groups.append((end - k, k, i))
-            end -= k
-        col += f[1]
-    buf = np.empty((n, width), dtype=np.uint8)
-    buf[:] = np.frombuffer(bytes(template), dtype=np.uint8)
-    view = buf.view(
-        np.dtype(
-            {
-                "names": [f"g{j}" for j in range(len(groups))],
-                "formats": [f"V{k}" for _, k, _ in groups],
-                "offsets": [off for off, _, _ in groups],
-                "itemsize": width,
-            }
-        )
-    ).reshape(n)
-    rest: np.ndarray | None = None
-    current = -1
-    for j, (_, k, i) in enumerate(groups):
-        if i != current:
-            values, w = fields[i]  # type: ignore[misc]
-            rest = np.asarray(values, dtype=np.int64).reshape(n)
-            if not (rest.min() >= 0 and rest.max() < 10**w):
-                rest = rest % 10**w
-            current = i
-        if j + 1 < len(groups) and groups[j + 1][2] == i:
-            rest, low = np.divmod(rest, 10**k)
-        else:  # the leftmost group of the field: what is left is below 10**k
-            low = rest
-        view[f"g{j}"] = np.take(_DIGITS[k], low)
-    return buf.view(f"S{width}").reshape(n).astype(S)
+        values, w = np.asarray(f[0], dtype=np.int64), f[1]
+        for i in range(w):
+            buf[:, col + i] = 48 + (values // 10 ** (w - 1 - i)) % 10
+        col += w
+    return buf.view(f"<U{width}").reshape(n)
 
 
 def fmt_ts(seconds: np.ndarray) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +11,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -210,65 +208,15 @@ def arrow_table(t: Table, system: str, table: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(types))
 
 
-def _duckdb_json(tbl: pa.Table) -> pa.Array:
+def jsonl_lines(tbl: pa.Table) -> np.ndarray:
+    """One JSON object per row (nulls written as null), rendered by DuckDB."""
     con = duckdb.connect()
     try:
         con.register("rows_in", tbl)
         out = con.sql("select to_json(t)::varchar as j from rows_in t").to_arrow_table()
     finally:
         con.close()
-    return out.column("j").combine_chunks().cast(pa.string())
-
-
-_NEEDS_ESCAPE = r"[\x00-\x1f\x7f\"\\]"
-
-
-def _may_need_escape(col: pa.Array) -> bool:
-    """Whether any byte of the column's text is a control character, a quote, a backslash or non-ASCII
-    (a scan of the whole data buffer; the per-row regex runs only when this is true)."""
-    data = col.buffers()[2]
-    if data is None:
-        return False
-    b = np.frombuffer(data, dtype=np.uint8)
-    return bool(((b < 0x20) | (b >= 0x7F) | (b == 0x22) | (b == 0x5C)).any())
-
-
-def jsonl_lines(tbl: pa.Table) -> pa.Array:
-    """One JSON object per row (nulls written as null) as a string array; the text DuckDB's to_json
-    renders. All-string tables are assembled column-wise with pyarrow.compute; rows holding a character
-    JSON escapes (or any non-ASCII) and tables with other types are rendered by DuckDB."""
-    if tbl.num_rows == 0 or not all(pa.types.is_string(f.type) for f in tbl.schema):
-        return _duckdb_json(tbl)
-    pieces: list[Any] = []
-    special = None
-    for i, name in enumerate(tbl.column_names):
-        col = tbl.column(i).combine_chunks()
-        if _may_need_escape(col):
-            odd = pc.or_(
-                pc.match_substring_regex(col, _NEEDS_ESCAPE), pc.invert(pc.string_is_ascii(col))
-            ).fill_null(False)
-            special = odd if special is None else pc.or_(special, odd)
-        key = ("{" if i == 0 else ",") + json.dumps(name) + ":"
-        pieces.append(pc.binary_join_element_wise(key + '"', col, '"', "").fill_null(key + "null"))
-    lines = pc.binary_join_element_wise(*pieces, "}", "")
-    if special is not None and pc.any(special).as_py():
-        w = np.flatnonzero(special.to_numpy(zero_copy_only=False))
-        fixed = _duckdb_json(tbl.take(pa.array(w)))
-        out = lines.to_numpy(zero_copy_only=False)
-        out[w] = fixed.to_numpy(zero_copy_only=False)
-        lines = pa.array(out, type=pa.string())
-    return lines
-
-
-def jsonl_blob(lines: pa.Array) -> tuple[memoryview, np.ndarray]:
-    """The lines, each ending in a newline, as one buffer and the byte offset of every row (n + 1)."""
-    arr = pc.binary_join_element_wise(lines, "\n", "")
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    data = arr.buffers()[2]
-    return memoryview(data) if data is not None else memoryview(b""), offsets
+    return out.column("j").to_numpy(zero_copy_only=False)
 
 
 _HEADERS: dict[tuple[str, str], bytes] = {}
@@ -281,7 +229,7 @@ def header(system: str, table: str) -> bytes:
 
 
 def write_day(
-    path: Path, system: str, table: str, fmt: str, data: pa.Table | memoryview | None, new: bool
+    path: Path, system: str, table: str, fmt: str, data: pa.Table | np.ndarray | None, new: bool
 ) -> None:
     """Write (new=True: create with the CSV header, also for a day without rows) or append a day's rows."""
     if data is None or len(data) == 0:
@@ -294,7 +242,7 @@ def write_day(
                 f.write(header(system, table))
             pacsv.write_csv(data, f, pacsv.WriteOptions(include_header=False))
         else:
-            f.write(data)  # JSON lines, newline-terminated (jsonl_blob)
+            f.write(("\n".join(data.tolist()) + "\n").encode("utf-8"))
 
 
 def write_snapshot(path: Path, frame: pd.DataFrame, system: str, table: str) -> None:
