@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -40,3 +45,54 @@ def small_world(small_world_template: Path, tmp_path: Path) -> Path:
     data_dir = tmp_path / "data"
     shutil.copytree(small_world_template, data_dir)
     return data_dir
+
+
+def _postgres_bin_dir() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[4]))
+    on_path = shutil.which("initdb")
+    if not found and not on_path:
+        pytest.fail(
+            "no PostgreSQL server binaries (initdb): `make test` installs the Debian package `postgresql`"
+        )
+    return found[-1].parent if found else Path(on_path).parent
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for this test session, on a free loopback port; yields its base URL."""
+    bin_dir = _postgres_bin_dir()
+    # PostgreSQL refuses to run as root: as root, run it as the `postgres` OS user in a directory it owns.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = Path(tempfile.mkdtemp(prefix="klantbeeld-pg-"))
+    if as_user:
+        shutil.chown(base, user="postgres", group="postgres")
+    data = base / "data"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    def run(*args: str) -> None:
+        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=60)
+
+    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC"
+    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str, request: pytest.FixtureRequest) -> str:
+    """A new, empty database on the session's PostgreSQL server; yields its SQLAlchemy URL."""
+    import sqlalchemy as sa
+
+    name = "test_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    engine = sa.create_engine(f"{postgres_server}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}"'))
+        conn.execute(sa.text(f'create database "{name}"'))
+    engine.dispose()
+    return f"{postgres_server}/{name}"

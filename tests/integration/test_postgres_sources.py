@@ -1,18 +1,11 @@
 """Database extraction against a real PostgreSQL server, started by the test in a temporary directory.
 
-Needs the PostgreSQL server binaries (Debian package `postgresql`); skipped only when none is installed.
+The server comes from the session fixture `postgres_server` (tests/conftest.py; Debian package `postgresql`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -25,47 +18,6 @@ from orchestration.ingest.sources_config import TableSource
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
 LOADED_AT = dt.datetime(2024, 3, 1, 2, 0, 0)
-
-
-def _pg_bin_dir() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[4]))
-    if found:
-        return found[-1].parent
-    on_path = shutil.which("initdb")
-    return Path(on_path).parent if on_path else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    bin_dir = _pg_bin_dir()
-    if bin_dir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb) found: install the Debian package `postgresql`")
-    # PostgreSQL refuses to run as root: as root, run it as the `postgres` OS user in a directory it owns.
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        as_user = ["runuser", "-u", "postgres", "--"]
-    base = Path(tempfile.mkdtemp(prefix="klantbeeld-pg-"))
-    if as_user:
-        shutil.chown(base, user="postgres", group="postgres")
-    data, port = base / "data", _free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=60)
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC"
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
 
 
 SCHEMA = """
@@ -113,14 +65,14 @@ TABLES = {
 }
 
 
-def test_postgres_tables_land_and_load_incrementally(postgres_url, tmp_path):
-    engine = sa.create_engine(postgres_url)
+def test_postgres_tables_land_and_load_incrementally(postgres_database, tmp_path):
+    engine = sa.create_engine(postgres_database)
     with engine.begin() as pg:
         pg.exec_driver_sql(SCHEMA)
     contracts = load_contract()
     sources = {
         key: TableSource(
-            key[0], key[1], "database", url=postgres_url, source_table=table, source_schema=schema
+            key[0], key[1], "database", url=postgres_database, source_table=table, source_schema=schema
         )
         for key, (schema, table) in TABLES.items()
     }
@@ -152,9 +104,9 @@ def test_postgres_tables_land_and_load_incrementally(postgres_url, tmp_path):
             "true",
             "false",
             "2024-01-01 10:00:00.123456",
-            f"{postgres_url}#customers",
+            f"{postgres_database}#customers",
         ),
-        ("C2", None, None, None, None, "2024-01-02 10:00:00", f"{postgres_url}#customers"),
+        ("C2", None, None, None, None, "2024-01-02 10:00:00", f"{postgres_database}#customers"),
     ]
     assert warehouse.execute(
         "select product_id, unit_price, unit_cost, is_active, updated_at from raw.webshop__products order by 1"
@@ -211,7 +163,7 @@ def test_postgres_tables_land_and_load_incrementally(postgres_url, tmp_path):
                 "webshop",
                 "orders",
                 "database",
-                url=postgres_url,
+                url=postgres_database,
                 source_table="bestellingen",
                 source_schema="shop",
             ),
