@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 import sqlalchemy as sa
 import yaml
 
+from orchestration.definitions import defs
 from orchestration.ingest.contract import load_contract
 from orchestration.ingest.sources_config import load_sources_config
 from orchestration.paths import DEFAULT_SOURCES_CONFIG
@@ -20,13 +22,14 @@ CONTRACTS = load_contract()
 
 
 def staging_model_for(raw_table: str) -> str:
-    """The staging model reading a raw table (from the dbt manifest's naming: stg_<system>__<table>[s])."""
-    system, table = raw_table.split("__")
-    return (
-        f"stg_{system}__{table}"
-        if table.endswith("s") or table in {"points_ledger", "calendar"}
-        else f"stg_{system}__{table}s"
-    )
+    """The staging model that reads a raw table, from the asset graph (dbt source -> model lineage)."""
+    raw_key = dg.AssetKey(["raw", raw_table])
+    (model,) = [
+        spec.key.path[-1]
+        for spec in defs.resolve_all_asset_specs()
+        if spec.key.path[0] == "staging" and raw_key in {dep.asset_key for dep in spec.deps}
+    ]
+    return model
 
 
 def new_source_rows(data_dir: Path, warehouse: Path) -> dict[str, int]:
