@@ -1,0 +1,201 @@
+{#-
+    Building blocks of identity resolution (see docs/identity.md). Identifiers are strings
+    `<type>:<value>` (`email:jan@example.nl`, `cookie:ck01`), so every graph node has one portable type.
+-#}
+
+{#- `<type>:<value>` for a non-empty value, else NULL. -#}
+{% macro identifier_id(identifier_type, value_expr) -%}
+    case when {{ value_expr }} is not null and {{ value_expr }} <> ''
+        then {{ dbt.concat(["'" ~ identifier_type ~ ":'", value_expr]) }}
+    end
+{%- endmacro %}
+
+{#- A normalized email when it looks deliverable, else NULL (`jan.jansen@` is no identifier). -#}
+{% macro valid_email(normalized_expr) -%}
+    case when {{ is_valid_email(normalized_expr) }} then {{ normalized_expr }} end
+{%- endmacro %}
+
+{#- Social handles without the leading `@`, lower-cased. -#}
+{% macro normalize_handle(expr) -%}
+    nullif(lower({{ regex_replace_all("trim(" ~ expr ~ ")", "^@+", "") }}), '')
+{%- endmacro %}
+
+{#-
+    A birth date with day and month in sorted order, as text (`1980-03-07` and `1980-07-03` give the
+    same key), so a swapped day/month never counts as a second person.
+-#}
+{% macro birth_date_key(expr) -%}
+    case when {{ expr }} is not null then {{ dbt.concat([
+        "cast(extract(year from " ~ expr ~ ") as " ~ dbt.type_string() ~ ")", "'-'",
+        "cast(least(extract(month from " ~ expr ~ "), extract(day from " ~ expr ~ ")) as " ~ dbt.type_string() ~ ")", "'-'",
+        "cast(greatest(extract(month from " ~ expr ~ "), extract(day from " ~ expr ~ ")) as " ~ dbt.type_string() ~ ")"
+    ]) }} end
+{%- endmacro %}
+
+{#- Upper-case first letter of a first name (`e.h.` -> `E`), the part initials and typos keep. -#}
+{% macro first_initial(expr) -%}
+    upper(substring({{ regex_replace_all(expr, "[^A-Za-z]", "") }}, 1, 1))
+{%- endmacro %}
+
+{#-
+    Connected components of an undirected graph by label propagation with pointer jumping:
+    each round a node takes the smallest label among itself and its neighbours, then the label of
+    that label. Labels only decrease and are always node ids of the same component, so the result
+    is exact once no edge joins two labels (checked by the `components_converged` test); pointer
+    jumping makes the number of rounds grow with the log of the component diameter, not with it.
+
+    nodes: relation with `node_id`; edges: relation with `node_a`, `node_b` (both in nodes).
+    Returns `node_id`, `component_id` (the smallest node id of the component).
+-#}
+{% macro connected_components(nodes, edges, rounds) -%}
+    with
+
+    directed_edges as (
+        select node_a as node_id, node_b as neighbour_id from {{ edges }}
+        union all
+        select node_b as node_id, node_a as neighbour_id from {{ edges }}
+    ),
+
+    labels_0 as (
+        select node_id, node_id as label from {{ nodes }}
+    ),
+
+    {% for round in range(1, rounds + 1) %}
+    neighbour_labels_{{ round }} as (
+        select
+            directed_edges.node_id,
+            min(labels_{{ round - 1 }}.label) as label
+        from directed_edges
+        inner join labels_{{ round - 1 }}
+            on directed_edges.neighbour_id = labels_{{ round - 1 }}.node_id
+        group by directed_edges.node_id
+    ),
+
+    hooked_{{ round }} as (
+        select
+            labels_{{ round - 1 }}.node_id,
+            case
+                when neighbour_labels_{{ round }}.label < labels_{{ round - 1 }}.label
+                    then neighbour_labels_{{ round }}.label
+                else labels_{{ round - 1 }}.label
+            end as label
+        from labels_{{ round - 1 }}
+        left join neighbour_labels_{{ round }}
+            on labels_{{ round - 1 }}.node_id = neighbour_labels_{{ round }}.node_id
+    ),
+
+    labels_{{ round }} as (
+        select
+            hooked_{{ round }}.node_id,
+            coalesce(jumped.label, hooked_{{ round }}.label) as label
+        from hooked_{{ round }}
+        left join hooked_{{ round }} as jumped
+            on hooked_{{ round }}.label = jumped.node_id
+    ),
+    {% endfor %}
+
+    components as (
+        select node_id, label as component_id from labels_{{ rounds }}
+    )
+
+    select * from components
+{%- endmacro %}
+
+{#-
+    One row per identifier a source record carries: `identifiers` is a list of
+    (identifier type, SQL expression) in order of rank, the first being the record's own key.
+-#}
+{% macro record_identifier_rows(relation, source_system, source_table, record_id, observed_at, identifiers) -%}
+    {%- for identifier_type, value_expr in identifiers %}
+    select
+        '{{ source_system }}' as source_system,
+        '{{ source_table }}' as source_table,
+        {{ record_id }} as source_record_id,
+        {{ identifier_id(identifier_type, value_expr) }} as identifier_id,
+        '{{ identifier_type }}' as identifier_type,
+        {{ loop.index }} as identifier_rank,
+        {{ observed_at }} as observed_at
+    from {{ relation }}
+    where {{ identifier_id(identifier_type, value_expr) }} is not null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- A surname without its tussenvoegsels, lower-case (`Van der Berg`, `Berg, van der` -> `berg`). -#}
+{% macro surname_core(expr) -%}
+    nullif({{ regex_replace_all(
+        regex_replace_all("lower(trim(" ~ expr ~ "))", ",.*$", ""),
+        "^((van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|la|le|du|von|zu|el|al)[ ]+)+",
+        "") }}, '')
+{%- endmacro %}
+
+{#- The tussenvoegsels of a surname, lower-case (`Van der Berg`, `Berg, van der` -> `van der`), NULL without. -#}
+{% macro surname_infix(expr) -%}
+    coalesce(nullif(trim({{ regex_extract("lower(" ~ expr ~ ")", ",(.*)$") }}), ''), nullif(trim({{ regex_extract(
+        "lower(trim(" ~ expr ~ "))",
+        "^(((van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|la|le|du|von|zu|el|al)[ ]+)+)") }}), ''))
+{%- endmacro %}
+
+{#-
+    A Dutch sound-alike key of a name for blocking: letters only, the spellings Dutch pronounces
+    alike folded (ij/ei/y, ch/g, c/k, ph/f, z/s, dt/d at the end, v/f, ou/au), double letters single.
+    `Meijer`, `Meyer`, `Meier` -> `myer`; `Smit`, `Smid`, `Smidt` -> `smit`.
+-#}
+{% macro dutch_sound_key(expr) -%}
+    {%- set replacements = [
+        ("[^a-z]", ""), ("eij|ij|ei|ey|ie|ee|i", "y"), ("ch|gh", "g"), ("ck|c|q", "k"), ("ph", "f"),
+        ("z", "s"), ("(dt|d)$", "t"), ("v", "f"), ("ou|au", "a"), ("oe|uu", "u"), ("aa", "a"), ("oo", "o")] -%}
+    {#- RE2 has no back-references: doubled consonants are folded one letter at a time. -#}
+    {%- for letter in "bdfgklmnprsty" -%}
+        {%- do replacements.append((letter ~ letter ~ "+", letter)) -%}
+    {%- endfor -%}
+    {%- do replacements.append(("h", "")) -%}
+    {%- set folded = namespace(expr="lower(" ~ expr ~ ")") -%}
+    {%- for pattern, replacement in replacements -%}
+        {%- set folded.expr = regex_replace_all(folded.expr, pattern, replacement) -%}
+    {%- endfor -%}
+    nullif({{ folded.expr }}, '')
+{%- endmacro %}
+
+{#- Similarity of two strings in [0, 1] (Jaro-Winkler where the engine has it). -#}
+{% macro string_similarity(left, right) -%}
+    {{ return(adapter.dispatch('string_similarity', 'klantbeeld')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__string_similarity(left, right) -%}
+    jaro_winkler_similarity({{ left }}, {{ right }})
+{%- endmacro %}
+
+{% macro spark__string_similarity(left, right) -%}
+    (1.0 - levenshtein({{ left }}, {{ right }}) / greatest(length({{ left }}), length({{ right }})))
+{%- endmacro %}
+
+{#-
+    True when two person descriptions (relations `l` and `r` with the columns of
+    int_identity__profile_records) cannot be one person: birth dates that differ beyond a day/month
+    swap, different first-name initials, or full first names that are not spelling variants.
+-#}
+{% macro names_or_birth_dates_conflict(l, r, min_first_name_similarity) -%}
+    (
+        coalesce({{ l }}.birth_date_key <> {{ r }}.birth_date_key, false)
+        or coalesce({{ l }}.first_name_initial <> {{ r }}.first_name_initial, false)
+        or coalesce(not {{ l }}.is_first_name_initials and not {{ r }}.is_first_name_initials
+            and {{ string_similarity(l ~ ".first_name_letters", r ~ ".first_name_letters") }}
+                < {{ min_first_name_similarity }}, false)
+    )
+{%- endmacro %}
+
+{#-
+    Two profile records next to one identifier that cannot be one person: names or birth dates
+    conflict, or, with no birth dates to compare, both the address and the phone differ.
+-#}
+{% macro profiles_conflict(l, r, min_first_name_similarity) -%}
+    (
+        {{ names_or_birth_dates_conflict(l, r, min_first_name_similarity) }}
+        or coalesce(({{ l }}.birth_date_key is null or {{ r }}.birth_date_key is null)
+            and ({{ l }}.postcode <> {{ r }}.postcode or {{ l }}.house_number <> {{ r }}.house_number)
+            and {{ l }}.phone <> {{ r }}.phone, false)
+    )
+{%- endmacro %}

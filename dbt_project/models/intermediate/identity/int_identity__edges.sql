@@ -1,0 +1,20 @@
+-- Every accepted edge of the identity graph: deterministic (one record states both identifiers)
+-- and probabilistic (Splink, between deterministic clusters). `node_a` < `node_b`.
+
+select
+    node_a,
+    node_b,
+    edge_rule,
+    cast(1.0 as {{ dbt.type_float() }}) as match_score,
+    'deterministic' as edge_kind
+from {{ ref('int_identity__deterministic_edges') }}
+
+union all
+
+select
+    node_a,
+    node_b,
+    edge_rule,
+    cast(match_probability as {{ dbt.type_float() }}) as match_score,
+    'probabilistic' as edge_kind
+from {{ ref('int_identity__probabilistic_edges') }}
