@@ -123,19 +123,24 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- A surname without its tussenvoegsels, lower-case (`Van der Berg`, `Berg, van der` -> `berg`). -#}
+{#- A surname without its tussenvoegsels, lower-case (`Van der Berg`, `Berg, van der`, `Berg van der` -> `berg`). -#}
 {% macro surname_core(expr) -%}
     nullif({{ regex_replace_all(
-        regex_replace_all("lower(trim(" ~ expr ~ "))", ",.*$", ""),
-        "^((van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|la|le|du|von|zu|el|al)[ ]+)+",
+        regex_replace_all(
+            regex_replace_all("lower(trim(" ~ expr ~ "))", ",.*$", ""),
+            "([ ]+(van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|vd|v[.]d[.]?|v/d|la|le|du|von|zu|el|al))+$", ""),
+        "^((van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|vd|v[.]d[.]?|v/d|la|le|du|von|zu|el|al)[ ]+)+",
         "") }}, '')
 {%- endmacro %}
 
 {#- The tussenvoegsels of a surname, lower-case (`Van der Berg`, `Berg, van der` -> `van der`), NULL without. -#}
 {% macro surname_infix(expr) -%}
-    coalesce(nullif(trim({{ regex_extract("lower(" ~ expr ~ ")", ",(.*)$") }}), ''), nullif(trim({{ regex_extract(
+    coalesce(
+        nullif(trim({{ regex_extract("lower(" ~ expr ~ ")", ",(.*)$") }}), ''),
+        nullif(trim({{ regex_extract("lower(trim(" ~ expr ~ "))", "[ ]+(((van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|vd|v[.]d[.]?|v/d|la|le|du|von|zu|el|al)[ ]*)+)$") }}), ''),
+        nullif(trim({{ regex_extract(
         "lower(trim(" ~ expr ~ "))",
-        "^(((van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|la|le|du|von|zu|el|al)[ ]+)+)") }}), ''))
+        "^(((van|de|der|den|het|ter|ten|te|in|op|onder|aan|bij|uit|''t|d''|vd|v[.]d[.]?|v/d|la|le|du|von|zu|el|al)[ ]+)+)") }}), ''))
 {%- endmacro %}
 
 {#-
@@ -189,13 +194,13 @@
 
 {#-
     Two profile records next to one identifier that cannot be one person: names or birth dates
-    conflict, or, with no birth dates to compare, both the address and the phone differ.
+    conflict, or, with no birth dates to compare, the address differs and no phone agrees.
 -#}
 {% macro profiles_conflict(l, r, min_first_name_similarity) -%}
     (
         {{ names_or_birth_dates_conflict(l, r, min_first_name_similarity) }}
         or coalesce(({{ l }}.birth_date_key is null or {{ r }}.birth_date_key is null)
             and ({{ l }}.postcode <> {{ r }}.postcode or {{ l }}.house_number <> {{ r }}.house_number)
-            and {{ l }}.phone <> {{ r }}.phone, false)
+            and not coalesce({{ l }}.phone = {{ r }}.phone, false), false)
     )
 {%- endmacro %}

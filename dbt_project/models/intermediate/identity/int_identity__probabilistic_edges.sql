@@ -1,7 +1,9 @@
 -- Edges between deterministic clusters that Splink scores as one person: the best pair of their
--- profiles reaches `splink_match_probability_threshold`, and no profile of one cluster conflicts
--- with a profile of the other (first names, birth dates): a shared address alone never merges
--- two different first names. One row per cluster pair, `node_a` < `node_b`.
+-- profiles reaches `splink_match_probability_threshold`, no profile of one cluster conflicts with a
+-- profile of the other (first names, birth dates: a shared address alone never merges two different
+-- first names), and their contact details do not contradict each other (both have emails and
+-- phones, none agree, and no birth date agrees: two namesakes in one household).
+-- One row per cluster pair, `node_a` < `node_b`.
 {%- set config = var('identity') %}
 
 with
@@ -25,14 +27,43 @@ cluster_pairs as (
     having max(match_probability) >= {{ config.splink_match_probability_threshold }}
 ),
 
-conflicting_cluster_pairs as (
-    select distinct
+cluster_contacts as (
+    select
+        cluster_id,
+        max(case when email is not null then 1 else 0 end) as has_email,
+        max(case when phone is not null then 1 else 0 end) as has_phone
+    from profiles
+    group by cluster_id
+),
+
+profile_pair_evidence as (
+    select
         cluster_pairs.node_a,
-        cluster_pairs.node_b
+        cluster_pairs.node_b,
+        max(case when {{ names_or_birth_dates_conflict('l', 'r', config.min_first_name_similarity) }}
+            then 1 else 0 end) as has_conflict,
+        max(case when l.email = r.email then 1 else 0 end) as agrees_on_email,
+        max(case when l.phone = r.phone then 1 else 0 end) as agrees_on_phone,
+        max(case when l.birth_date_key = r.birth_date_key then 1 else 0 end) as agrees_on_birth_date
     from cluster_pairs
     inner join profiles as l on cluster_pairs.node_a = l.cluster_id
     inner join profiles as r on cluster_pairs.node_b = r.cluster_id
-    where {{ names_or_birth_dates_conflict('l', 'r', config.min_first_name_similarity) }}
+    group by cluster_pairs.node_a, cluster_pairs.node_b
+),
+
+conflicting_cluster_pairs as (
+    select
+        profile_pair_evidence.node_a,
+        profile_pair_evidence.node_b
+    from profile_pair_evidence
+    inner join cluster_contacts as contacts_a on profile_pair_evidence.node_a = contacts_a.cluster_id
+    inner join cluster_contacts as contacts_b on profile_pair_evidence.node_b = contacts_b.cluster_id
+    where profile_pair_evidence.has_conflict = 1
+        or (
+            contacts_a.has_email = 1 and contacts_b.has_email = 1 and profile_pair_evidence.agrees_on_email = 0
+            and contacts_a.has_phone = 1 and contacts_b.has_phone = 1 and profile_pair_evidence.agrees_on_phone = 0
+            and profile_pair_evidence.agrees_on_birth_date = 0
+        )
 )
 
 select
