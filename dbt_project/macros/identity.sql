@@ -180,12 +180,14 @@
 {#-
     True when two person descriptions (relations `l` and `r` with the columns of
     int_identity__profile_records) cannot be one person: birth dates that differ beyond a day/month
-    swap, different first-name initials, or full first names that are not spelling variants.
+    swap, full first names that are not spelling variants (`Petra`/`Detra` are, `Henk`/`Hanna` are
+    not), or initials that do not fit the other's first name.
 -#}
 {% macro names_or_birth_dates_conflict(l, r, min_first_name_similarity) -%}
     (
         coalesce({{ l }}.birth_date_key <> {{ r }}.birth_date_key, false)
-        or coalesce({{ l }}.first_name_initial <> {{ r }}.first_name_initial, false)
+        or coalesce(({{ l }}.is_first_name_initials or {{ r }}.is_first_name_initials)
+            and {{ l }}.first_name_initial <> {{ r }}.first_name_initial, false)
         or coalesce(not {{ l }}.is_first_name_initials and not {{ r }}.is_first_name_initials
             and {{ string_similarity(l ~ ".first_name_letters", r ~ ".first_name_letters") }}
                 < {{ min_first_name_similarity }}, false)

@@ -6,7 +6,8 @@ select
     node_b,
     edge_rule,
     cast(1.0 as {{ dbt.type_float() }}) as match_score,
-    'deterministic' as edge_kind
+    'deterministic' as edge_kind,
+    edge_strength
 from {{ ref('int_identity__deterministic_edges') }}
 
 union all
@@ -16,5 +17,6 @@ select
     node_b,
     edge_rule,
     cast(match_probability as {{ dbt.type_float() }}) as match_score,
-    'probabilistic' as edge_kind
+    'probabilistic' as edge_kind,
+    'probabilistic' as edge_strength
 from {{ ref('int_identity__probabilistic_edges') }}

@@ -108,7 +108,8 @@ guarded as (
             {%- for identifier_type, max_people in config.max_people_per_identifier.items() %}
             when identifiers.identifier_type = '{{ identifier_type }}'
                 and (people_counts.distinct_birth_dates > {{ max_people }}
-                    or people_counts.distinct_first_initials > {{ max_people }}
+                    or (people_counts.profile_records > {{ config.max_profiles_checked_pairwise }}
+                        and people_counts.distinct_first_initials > {{ max_people }})
                     {%- if max_people == 1 %}
                     or conflicting_profiles.identifier_id is not null
                     {%- endif %})
