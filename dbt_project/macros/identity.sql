@@ -103,7 +103,9 @@
 
 {#-
     One row per identifier a source record carries: `identifiers` is a list of
-    (identifier type, SQL expression) in order of rank, the first being the record's own key.
+    (identifier type, SQL expression) in order of rank, the first being the record's own key. The
+    rank-1 row is kept even without a value, so a record that carries no identifier at all is still
+    accounted for (identifier_id NULL).
 -#}
 {% macro record_identifier_rows(relation, source_system, source_table, record_id, observed_at, identifiers) -%}
     {%- for identifier_type, value_expr in identifiers %}
@@ -116,7 +118,9 @@
         {{ loop.index }} as identifier_rank,
         {{ observed_at }} as observed_at
     from {{ relation }}
+    {%- if not loop.first %}
     where {{ identifier_id(identifier_type, value_expr) }} is not null
+    {%- endif %}
     {%- if not loop.last %}
     union all
     {%- endif %}

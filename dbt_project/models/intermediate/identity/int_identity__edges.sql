@@ -5,7 +5,7 @@ select
     node_a,
     node_b,
     edge_rule,
-    cast(1.0 as {{ dbt.type_float() }}) as match_score,
+    cast(1.0 as double) as match_score,
     'deterministic' as edge_kind,
     edge_strength
 from {{ ref('int_identity__deterministic_edges') }}
@@ -16,7 +16,7 @@ select
     node_a,
     node_b,
     edge_rule,
-    cast(match_probability as {{ dbt.type_float() }}) as match_score,
+    cast(match_probability as double) as match_score,
     'probabilistic' as edge_kind,
     'probabilistic' as edge_strength
 from {{ ref('int_identity__probabilistic_edges') }}

@@ -21,6 +21,7 @@ identifiers as (
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at
     from record_identifiers
+    where identifier_id is not null
     group by identifier_id, identifier_type
 ),
 

@@ -1,4 +1,5 @@
--- One row per identifier carried by a customer-bearing source record (rank 1 = the record's own key).
+-- One row per identifier carried by a customer-bearing source record (rank 1 = the record's own key;
+-- a record without any identifier keeps one row with identifier_id NULL).
 -- The list of tables and identifiers follows the landing contract's `customer_bearing` tables.
 
 with
@@ -141,7 +142,6 @@ campaigns as (
         1 as identifier_rank,
         observed_at
     from campaign_recipient_identifiers
-    where identifier_id is not null
 ),
 
 unioned as (

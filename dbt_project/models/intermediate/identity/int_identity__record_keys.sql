@@ -18,10 +18,14 @@ ranked as (
         record_identifiers.source_record_id,
         record_identifiers.observed_at,
         case when not identifiers.is_excluded then record_identifiers.identifier_id end as usable_identifier_id,
-        -- usable identifiers first, then by rank
-        case when identifiers.is_excluded then 1000 else 0 end + record_identifiers.identifier_rank as preference
+        -- usable identifiers first, then by rank; a record without identifiers keeps its NULL row
+        case
+            when identifiers.is_excluded then 1000
+            when identifiers.identifier_id is null then 2000
+            else 0
+        end + record_identifiers.identifier_rank as preference
     from record_identifiers
-    inner join identifiers on record_identifiers.identifier_id = identifiers.identifier_id
+    left join identifiers on record_identifiers.identifier_id = identifiers.identifier_id
 ),
 
 best as (

@@ -1,7 +1,7 @@
 -- One row per customer-bearing source record with the customer key it belongs to. Grain:
 -- source_system + source_table + source_record_id. `customer_key` is NULL when every identifier
--- of the record was excluded as evidence (a junk email, a store's default card): such a record
--- cannot be attributed to a person. `match_rule` / `match_score`: the strongest evidence that
+-- of the record was excluded as evidence (a junk email, a store's default card) or it carries none
+-- (a receipt without a card): such a record cannot be attributed to a person. `match_rule` / `match_score`: the strongest evidence that
 -- attaches the record's identifier to its cluster (deterministic rules score 1, Splink its match
 -- probability); `single_identifier` when the cluster is that identifier alone.
 
@@ -51,7 +51,6 @@ record_exclusions as (
         min(identifiers.exclusion_reason) as exclusion_reason
     from record_identifiers
     inner join identifiers on record_identifiers.identifier_id = identifiers.identifier_id
-    where record_identifiers.identifier_rank = 1
     group by 1, 2, 3
 )
 
@@ -61,8 +60,10 @@ select
     record_keys.source_record_id,
     customer_keys.customer_key,
     case
+        when record_keys.graph_identifier_id is null and record_exclusions.exclusion_reason is null
+            then 'no_identifier'
         when record_keys.graph_identifier_id is null
-            then {{ dbt.concat(["'excluded:'", "coalesce(record_exclusions.exclusion_reason, 'unknown')"]) }}
+            then {{ dbt.concat(["'excluded:'", "record_exclusions.exclusion_reason"]) }}
         when strongest_edges.edge_rule is null then 'single_identifier'
         else strongest_edges.edge_rule
     end as match_rule,

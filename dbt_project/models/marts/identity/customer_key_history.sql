@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         full_refresh=false,
+        on_schema_change='fail',
     )
 }}
 -- One row per customer key retired or split in a run: a merge (old key -> the older key that
