@@ -27,3 +27,11 @@
 {% macro duckdb__sorted_list(measure, delimiter) -%}
     string_agg({{ measure }}, '{{ delimiter }}' order by {{ measure }})
 {%- endmacro %}
+
+{#-
+    True when a name is typed with its capitals in the wrong place, the trace of a typo
+    (`lnouk`, `iMla`, `detHaan`): it starts lower-case or has a capital right after a small letter.
+-#}
+{% macro is_miscased_name(expr) -%}
+    coalesce({{ regex_full_match(expr, "([a-z].*|.*[a-z][A-Z].*)") }}, false)
+{%- endmacro %}

@@ -18,7 +18,6 @@
     ('campaigns', 'exposures', 'campaign_exposures'),
     ('campaigns', 'responses', 'campaign_responses'),
 ] %}
-{%- set profile_columns = ['crm_records', 'webshop_accounts', 'loyalty_members'] %}
 {%- set consent_channels = ['email', 'sms', 'phone', 'post', 'social'] %}
 
 with
@@ -74,15 +73,16 @@ profile_records as (
         records.postcode,
         records.city,
         {%- for channel in consent_channels %}
-        records.has_{{ channel }}_consent,
+            records.has_{{ channel }}_consent,
         {%- endfor %}
         records.consent_updated_at,
         coalesce(records.updated_at, records.created_at) as recorded_at
     from {{ ref('int_identity__profile_records') }} as records
     inner join identity_map
-        on records.source_system = identity_map.source_system
-        and records.source_table = identity_map.source_table
-        and records.source_record_id = identity_map.source_record_id
+        on
+            records.source_system = identity_map.source_system
+            and records.source_table = identity_map.source_table
+            and records.source_record_id = identity_map.source_record_id
 ),
 
 webshop_orders as (
@@ -105,12 +105,14 @@ email_subscriptions as (
         subscriptions.changed_at
     from {{ ref('stg_email__subscriptions') }} as subscriptions
     inner join identity_map
-        on identity_map.source_system = 'email'
-        and identity_map.source_table = 'subscriptions'
-        and subscriptions.subscription_event_id = identity_map.source_record_id
+        on
+            identity_map.source_system = 'email'
+            and identity_map.source_table = 'subscriptions'
+            and subscriptions.subscription_event_id = identity_map.source_record_id
 ),
 
--- ---- name, gender, birth date: full first names first, then the most frequent value, then the newest
+-- ---- name, gender, birth date: full first names first, well-typed names next, then the most
+-- frequent value, then the newest record
 
 first_name_candidates as (
     select
@@ -119,6 +121,7 @@ first_name_candidates as (
         record_source,
         recorded_at,
         case when is_first_name_initials then 1 else 0 end as initials_rank,
+        case when {{ is_miscased_name('first_name') }} then 1 else 0 end as miscased_rank,
         count(*) over (partition by customer_key, first_name_key) as value_records
     from profile_records
     where first_name is not null
@@ -126,7 +129,7 @@ first_name_candidates as (
 
 first_names as (
     {{ deduplicate('first_name_candidates', 'customer_key',
-        'initials_rank, value_records desc, recorded_at desc nulls last, record_source') }}
+        'initials_rank, miscased_rank, value_records desc, recorded_at desc nulls last, record_source') }}
 ),
 
 last_name_candidates as (
@@ -136,6 +139,7 @@ last_name_candidates as (
         last_name,
         record_source,
         recorded_at,
+        case when {{ is_miscased_name('last_name') }} then 1 else 0 end as miscased_rank,
         count(*) over (partition by customer_key, surname, surname_infix) as value_records
     from profile_records
     where surname is not null
@@ -143,7 +147,7 @@ last_name_candidates as (
 
 last_names as (
     {{ deduplicate('last_name_candidates', 'customer_key',
-        'value_records desc, recorded_at desc nulls last, record_source') }}
+        'miscased_rank, value_records desc, recorded_at desc nulls last, record_source') }}
 ),
 
 gender_candidates as (
@@ -200,7 +204,8 @@ verified_emails as (
     select profile_records.email
     from profile_records
     inner join active_accounts on profile_records.source_record_id = active_accounts.account_id
-    where profile_records.source_system = 'webshop'
+    where
+        profile_records.source_system = 'webshop'
         and profile_records.source_table = 'accounts'
         and profile_records.is_valid_email
 ),
@@ -221,9 +226,10 @@ email_records as (
         webshop_orders.ordered_at as recorded_at
     from webshop_orders
     inner join identity_map
-        on identity_map.source_system = 'webshop'
-        and identity_map.source_table = 'orders'
-        and webshop_orders.order_id = identity_map.source_record_id
+        on
+            identity_map.source_system = 'webshop'
+            and identity_map.source_table = 'orders'
+            and webshop_orders.order_id = identity_map.source_record_id
     where webshop_orders.is_valid_guest_email
     union all
     select
@@ -266,7 +272,8 @@ phone_candidates as (
     from profile_records
     left join junk_identifiers
         on {{ dbt.concat(["'phone:'", 'profile_records.phone']) }} = junk_identifiers.identifier_id
-    where profile_records.phone is not null
+    where
+        profile_records.phone is not null
         and junk_identifiers.identifier_id is null
 ),
 
@@ -301,15 +308,15 @@ addresses as (
 
 consent_choices as (
     {%- for channel in consent_channels %}
-    select
-        customer_key,
-        '{{ channel }}' as channel,
-        has_{{ channel }}_consent as has_consent,
-        consent_updated_at as chosen_at,
-        record_source
-    from profile_records
-    where has_{{ channel }}_consent is not null
-    union all
+        select
+            customer_key,
+            '{{ channel }}' as channel,
+            has_{{ channel }}_consent as has_consent,
+            consent_updated_at as chosen_at,
+            record_source
+        from profile_records
+        where has_{{ channel }}_consent is not null
+        union all
     {%- endfor %}
     select
         customer_key,
@@ -324,7 +331,7 @@ consent_choices as (
 consent_ranked as (
     select
         consent_choices.*,
-        case when has_consent then 1 else 0 end as consent_rank
+        case when consent_choices.has_consent then 1 else 0 end as consent_rank
     from consent_choices
 ),
 
@@ -340,8 +347,8 @@ record_counts as (
         customer_key,
         count(*) as records_total,
         {%- for source_system, source_table, column_name in record_tables %}
-        count(case when source_system = '{{ source_system }}' and source_table = '{{ source_table }}' then 1 end)
-            as {{ column_name }},
+            count(case when source_system = '{{ source_system }}' and source_table = '{{ source_table }}' then 1 end)
+                as {{ column_name }},
         {%- endfor %}
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at
@@ -367,9 +374,7 @@ system_lists as (
 final as (
     select
         record_counts.customer_key,
-        {% for column_name in profile_columns -%}
-            record_counts.{{ column_name }} {{ '+' if not loop.last else '> 0' }}
-        {% endfor -%} as is_known,
+        record_counts.crm_records + record_counts.webshop_accounts + record_counts.loyalty_members > 0 as is_known,
         first_names.first_name,
         first_names.record_source as first_name_source,
         last_names.surname_infix,
@@ -391,13 +396,13 @@ final as (
         addresses.city,
         addresses.record_source as address_source,
         {%- for channel in consent_channels %}
-        {{ channel }}_consent.has_consent as has_{{ channel }}_consent,
-        {{ channel }}_consent.chosen_at as {{ channel }}_consent_at,
-        {{ channel }}_consent.record_source as {{ channel }}_consent_source,
+            {{ channel }}_consent.has_consent as has_{{ channel }}_consent,
+            {{ channel }}_consent.chosen_at as {{ channel }}_consent_at,
+            {{ channel }}_consent.record_source as {{ channel }}_consent_source,
         {%- endfor %}
         record_counts.records_total,
         {%- for _, _, column_name in record_tables %}
-        record_counts.{{ column_name }},
+            record_counts.{{ column_name }},
         {%- endfor %}
         system_lists.source_systems,
         record_counts.first_seen_at,
@@ -411,9 +416,10 @@ final as (
     left join phones on record_counts.customer_key = phones.customer_key
     left join addresses on record_counts.customer_key = addresses.customer_key
     {%- for channel in consent_channels %}
-    left join consents as {{ channel }}_consent
-        on record_counts.customer_key = {{ channel }}_consent.customer_key
-        and {{ channel }}_consent.channel = '{{ channel }}'
+        left join consents as {{ channel }}_consent
+            on
+                record_counts.customer_key = {{ channel }}_consent.customer_key
+                and {{ channel }}_consent.channel = '{{ channel }}'
     {%- endfor %}
     left join system_lists on record_counts.customer_key = system_lists.customer_key
 )
