@@ -32,17 +32,24 @@
     ]) }} end
 {%- endmacro %}
 
-{#- Upper-case first letter of a first name (`e.h.` -> `E`), the part initials and typos keep. -#}
+{#- The letters of a name, lower-case, any alphabet (`Ömer-Jan` -> `ömerjan`). -#}
+{% macro name_letters(expr) -%}
+    nullif(lower({{ regex_replace_all(expr, "[^\\p{L}]", "") }}), '')
+{%- endmacro %}
+
+{#- Upper-case first letter of a first name (`e.h.` -> `E`, `Ömer` -> `Ö`), what initials and typos keep. -#}
 {% macro first_initial(expr) -%}
-    upper(substring({{ regex_replace_all(expr, "[^A-Za-z]", "") }}, 1, 1))
+    upper(substring({{ name_letters(expr) }}, 1, 1))
 {%- endmacro %}
 
 {#-
-    Connected components of an undirected graph by label propagation with pointer jumping:
-    each round a node takes the smallest label among itself and its neighbours, then the label of
-    that label. Labels only decrease and are always node ids of the same component, so the result
-    is exact once no edge joins two labels (checked by the `components_converged` test); pointer
-    jumping makes the number of rounds grow with the log of the component diameter, not with it.
+    Connected components of an undirected graph by label propagation with hooking and pointer
+    jumping (Shiloach-Vishkin style): each round every node takes the smallest label among itself
+    and its neighbours, every label (a node id) takes the smallest label any of its nodes saw, and
+    then every node takes the label of its label. Labels only decrease and are always node ids of
+    the same component, so the result is exact once no edge joins two labels (checked by the
+    `components_converged` test); hooking labels as well as nodes makes the number of rounds grow
+    with the log of the component's diameter.
 
     nodes: relation with `node_id`; edges: relation with `node_a`, `node_b` (both in nodes).
     Returns `node_id`, `component_id` (the smallest node id of the component).
@@ -51,13 +58,22 @@
     with
 
     directed_edges as (
-        select node_a as node_id, node_b as neighbour_id from {{ edges }}
+        select
+            node_a as node_id,
+            node_b as neighbour_id
+        from {{ edges }}
         union all
-        select node_b as node_id, node_a as neighbour_id from {{ edges }}
+        select
+            node_b as node_id,
+            node_a as neighbour_id
+        from {{ edges }}
     ),
 
     labels_0 as (
-        select node_id, node_id as label from {{ nodes }}
+        select
+            node_id,
+            node_id as label
+        from {{ nodes }}
     ),
 
     {% for round in range(1, rounds + 1) %}
@@ -74,6 +90,7 @@
     hooked_{{ round }} as (
         select
             labels_{{ round - 1 }}.node_id,
+            labels_{{ round - 1 }}.label as previous_label,
             case
                 when neighbour_labels_{{ round }}.label < labels_{{ round - 1 }}.label
                     then neighbour_labels_{{ round }}.label
@@ -84,18 +101,42 @@
             on labels_{{ round - 1 }}.node_id = neighbour_labels_{{ round }}.node_id
     ),
 
-    labels_{{ round }} as (
+    label_hooks_{{ round }} as (
+        select
+            previous_label as node_id,
+            min(label) as label
+        from hooked_{{ round }}
+        group by previous_label
+    ),
+
+    roots_{{ round }} as (
         select
             hooked_{{ round }}.node_id,
-            coalesce(jumped.label, hooked_{{ round }}.label) as label
+            case
+                when label_hooks_{{ round }}.label < hooked_{{ round }}.label
+                    then label_hooks_{{ round }}.label
+                else hooked_{{ round }}.label
+            end as label
         from hooked_{{ round }}
-        left join hooked_{{ round }} as jumped
-            on hooked_{{ round }}.label = jumped.node_id
+        left join label_hooks_{{ round }}
+            on hooked_{{ round }}.node_id = label_hooks_{{ round }}.node_id
+    ),
+
+    labels_{{ round }} as (
+        select
+            roots_{{ round }}.node_id,
+            coalesce(jumped.label, roots_{{ round }}.label) as label
+        from roots_{{ round }}
+        left join roots_{{ round }} as jumped
+            on roots_{{ round }}.label = jumped.node_id
     ),
     {% endfor %}
 
     components as (
-        select node_id, label as component_id from labels_{{ rounds }}
+        select
+            node_id,
+            label as component_id
+        from labels_{{ rounds }}
     )
 
     select * from components
@@ -148,24 +189,33 @@
 {%- endmacro %}
 
 {#-
-    A Dutch sound-alike key of a name for blocking: letters only, the spellings Dutch pronounces
-    alike folded (ij/ei/y, ch/g, c/k, ph/f, z/s, dt/d at the end, v/f, ou/au), double letters single.
+    A Dutch sound-alike key of a name for blocking, in two steps (each a chain of regex replacements
+    short enough for parsers): `dutch_spelling_fold` keeps letters only and folds the spellings Dutch
+    pronounces alike (ij/ei/y, ch/g, c/k, ph/f, z/s, dt/d at the end, v/f, ou/au), then
+    `collapse_double_letters` makes double letters single and drops `h`.
     `Meijer`, `Meyer`, `Meier` -> `myer`; `Smit`, `Smid`, `Smidt` -> `smit`.
 -#}
 {% macro dutch_sound_key(expr) -%}
-    {%- set replacements = [
+    {{ collapse_double_letters(dutch_spelling_fold(expr)) }}
+{%- endmacro %}
+
+{% macro dutch_spelling_fold(expr) -%}
+    {%- set folded = namespace(expr="lower(" ~ expr ~ ")") -%}
+    {%- for pattern, replacement in [
         ("[^a-z]", ""), ("eij|ij|ei|ey|ie|ee|i", "y"), ("ch|gh", "g"), ("ck|c|q", "k"), ("ph", "f"),
         ("z", "s"), ("(dt|d)$", "t"), ("v", "f"), ("ou|au", "a"), ("oe|uu", "u"), ("aa", "a"), ("oo", "o")] -%}
-    {#- RE2 has no back-references: doubled consonants are folded one letter at a time. -#}
-    {%- for letter in "bdfgklmnprsty" -%}
-        {%- do replacements.append((letter ~ letter ~ "+", letter)) -%}
-    {%- endfor -%}
-    {%- do replacements.append(("h", "")) -%}
-    {%- set folded = namespace(expr="lower(" ~ expr ~ ")") -%}
-    {%- for pattern, replacement in replacements -%}
         {%- set folded.expr = regex_replace_all(folded.expr, pattern, replacement) -%}
     {%- endfor -%}
-    nullif({{ folded.expr }}, '')
+    {{ folded.expr }}
+{%- endmacro %}
+
+{#- RE2 has no back-references: doubled letters are folded one letter at a time. -#}
+{% macro collapse_double_letters(expr) -%}
+    {%- set folded = namespace(expr=expr) -%}
+    {%- for letter in "bdfgklmnprsty" -%}
+        {%- set folded.expr = regex_replace_all(folded.expr, letter ~ letter ~ "+", letter) -%}
+    {%- endfor -%}
+    nullif({{ regex_replace_all(folded.expr, "h", "") }}, '')
 {%- endmacro %}
 
 {#- Similarity of two strings in [0, 1] (Jaro-Winkler where the engine has it). -#}

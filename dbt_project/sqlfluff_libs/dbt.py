@@ -19,3 +19,20 @@ def type_numeric():
 
 def type_timestamp():
     return "timestamp"
+
+
+def type_string():
+    return "varchar"
+
+
+def type_bigint():
+    return "bigint"
+
+
+def type_float():
+    return "float"
+
+
+def listagg(measure, delimiter_text="','", order_by_clause=None, limit_num=None):
+    order_by = f" {order_by_clause}" if order_by_clause else ""
+    return f"string_agg({measure}, {delimiter_text}{order_by})"

@@ -25,8 +25,9 @@ conflicting_clusters as (
     select distinct l.cluster_id
     from profiles as l
     inner join profiles as r
-        on l.cluster_id = r.cluster_id
-        and l.record_identifier_id < r.record_identifier_id
+        on
+            l.cluster_id = r.cluster_id
+            and l.record_identifier_id < r.record_identifier_id
     where {{ names_or_birth_dates_conflict('l', 'r', config.min_first_name_similarity) }}
 )
 

@@ -13,7 +13,10 @@ clusters as (
 ),
 
 identifiers as (
-    select identifier_id, is_excluded from {{ ref('int_identity__identifiers') }}
+    select
+        identifier_id,
+        is_excluded
+    from {{ ref('int_identity__identifiers') }}
 ),
 
 described as (
@@ -47,5 +50,5 @@ select
     {{ dbt.concat(["cluster_id", "'#'", "cast(row_number() over (partition by cluster_id order by "
         ~ "birth_date, first_name_letters, surname, postcode, house_number, house_number_suffix, email, phone"
         ~ ") as " ~ dbt.type_string() ~ ")"]) }} as unique_id,
-    described.*
+    *
 from described

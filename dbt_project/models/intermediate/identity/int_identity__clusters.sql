@@ -15,7 +15,9 @@ edges as (
 ),
 
 kept_edges as (
-    select edges.node_a, edges.node_b
+    select
+        edges.node_a,
+        edges.node_b
     from edges
     inner join candidates on edges.node_a = candidates.identifier_id
     where not candidates.has_conflict or edges.edge_strength = 'stated'

@@ -30,9 +30,10 @@ record_edges as (
             as edge_table
     from record_identifiers
     inner join record_keys
-        on record_identifiers.source_system = record_keys.source_system
-        and record_identifiers.source_table = record_keys.source_table
-        and record_identifiers.source_record_id = record_keys.source_record_id
+        on
+            record_identifiers.source_system = record_keys.source_system
+            and record_identifiers.source_table = record_keys.source_table
+            and record_identifiers.source_record_id = record_keys.source_record_id
     inner join identifiers on record_identifiers.identifier_id = identifiers.identifier_id
     where record_identifiers.identifier_id <> record_keys.graph_identifier_id
 ),
@@ -42,8 +43,11 @@ edges as (
         case when from_identifier_id < to_identifier_id then from_identifier_id else to_identifier_id end as node_a,
         case when from_identifier_id < to_identifier_id then to_identifier_id else from_identifier_id end as node_b,
         min(edge_rule) as edge_rule,
-        max(case when edge_table in ({{ "'" ~ var('identity').stated_edge_tables | join("', '") ~ "'" }})
-            then 'stated' else 'observed' end) as edge_strength,
+        max(case
+            when edge_table in ({{ "'" ~ var('identity').stated_edge_tables | join("', '") ~ "'" }})
+                then 'stated'
+            else 'observed'
+        end) as edge_strength,
         count(*) as evidence_records
     from record_edges
     group by 1, 2

@@ -50,9 +50,10 @@ profiles_next_to_identifiers as (
         profile_records.phone
     from record_identifiers
     inner join profile_anchors_in_records
-        on record_identifiers.source_system = profile_anchors_in_records.source_system
-        and record_identifiers.source_table = profile_anchors_in_records.source_table
-        and record_identifiers.source_record_id = profile_anchors_in_records.source_record_id
+        on
+            record_identifiers.source_system = profile_anchors_in_records.source_system
+            and record_identifiers.source_table = profile_anchors_in_records.source_table
+            and record_identifiers.source_record_id = profile_anchors_in_records.source_record_id
     inner join profile_records
         on profile_anchors_in_records.profile_identifier_id = profile_records.record_identifier_id
 ),
@@ -71,11 +72,13 @@ conflicting_profiles as (
     select distinct l.identifier_id
     from profiles_next_to_identifiers as l
     inner join people_counts
-        on l.identifier_id = people_counts.identifier_id
-        and people_counts.profile_records between 2 and {{ config.max_profiles_checked_pairwise }}
+        on
+            l.identifier_id = people_counts.identifier_id
+            and people_counts.profile_records between 2 and {{ config.max_profiles_checked_pairwise }}
     inner join profiles_next_to_identifiers as r
-        on l.identifier_id = r.identifier_id
-        and l.record_identifier_id < r.record_identifier_id
+        on
+            l.identifier_id = r.identifier_id
+            and l.record_identifier_id < r.record_identifier_id
     where {{ profiles_conflict('l', 'r', config.min_first_name_similarity) }}
 ),
 
@@ -97,24 +100,33 @@ guarded as (
             else coalesce(people_counts.distinct_first_initials, 0)
         end as people,
         case
-            when identifiers.identifier_type = 'email'
-                and (identifiers.identifier_value in ({{ "'" ~ config.junk_emails | join("', '") ~ "'" }})
+            when
+                identifiers.identifier_type = 'email'
+                and (
+                    identifiers.identifier_value in ({{ "'" ~ config.junk_emails | join("', '") ~ "'" }})
                     or {{ regex_full_match("split_part(identifiers.identifier_value, '@', 1)",
-                        config.junk_email_local_part_pattern) }})
+                        config.junk_email_local_part_pattern) }}
+                )
                 then 'junk_value'
-            when identifiers.identifier_type = 'phone'
+            when
+                identifiers.identifier_type = 'phone'
                 and identifiers.identifier_value in ({{ "'" ~ config.junk_phones | join("', '") ~ "'" }})
                 then 'junk_value'
             when shared_cards.identifier_id is not null then 'shared_card'
             {%- for identifier_type, max_people in config.max_people_per_identifier.items() %}
-            when identifiers.identifier_type = '{{ identifier_type }}'
-                and (people_counts.distinct_birth_dates > {{ max_people }}
-                    or (people_counts.profile_records > {{ config.max_profiles_checked_pairwise }}
-                        and people_counts.distinct_first_initials > {{ max_people }})
-                    {%- if max_people == 1 %}
-                    or conflicting_profiles.identifier_id is not null
-                    {%- endif %})
-                then 'too_many_people'
+                when
+                    identifiers.identifier_type = '{{ identifier_type }}'
+                    and (
+                        people_counts.distinct_birth_dates > {{ max_people }}
+                        or (
+                            people_counts.profile_records > {{ config.max_profiles_checked_pairwise }}
+                            and people_counts.distinct_first_initials > {{ max_people }}
+                        )
+                        {%- if max_people == 1 %}
+                            or conflicting_profiles.identifier_id is not null
+                        {%- endif %}
+                    )
+                    then 'too_many_people'
             {%- endfor %}
         end as exclusion_reason
     from identifiers

@@ -96,23 +96,34 @@ loyalty_members as (
 
 unioned as (
     select * from crm_customers
-    union all select * from webshop_accounts
-    union all select * from loyalty_members
+    union all
+    select * from webshop_accounts
+    union all
+    select * from loyalty_members
 ),
 
 comparable as (
     select
         unioned.*,
         {{ surname_core('last_name') }} as surname,
-        {{ dutch_sound_key(surname_core('last_name')) }} as surname_sound_key,
-        lower({{ regex_replace_all('first_name', '[^A-Za-z]', '') }}) as first_name_letters,
+        {{ dutch_spelling_fold(surname_core('last_name')) }} as surname_spelling_folded,
+        {{ name_letters('first_name') }} as first_name_letters,
         {{ first_initial('first_name') }} as first_name_initial,
         -- `E.H.` or `E` carries only initials: it may match any first name with that initial
-        coalesce(length({{ regex_replace_all('first_name', '[^A-Za-z]', '') }}) <= 1
-            or {{ regex_full_match('first_name', '([A-Za-z][.] ?)+') }}, false) as is_first_name_initials,
+        coalesce(
+            length({{ name_letters('first_name') }}) <= 1
+            or {{ regex_full_match('first_name', '([^\\s.]{1}[.] ?)+') }}, false
+        ) as is_first_name_initials,
         {{ birth_date_key('birth_date') }} as birth_date_key,
-        extract(year from birth_date) as birth_year
+        extract(year from unioned.birth_date) as birth_year
     from unioned
+),
+
+keyed as (
+    select
+        comparable.*,
+        {{ collapse_double_letters('surname_spelling_folded') }} as surname_sound_key
+    from comparable
 )
 
-select * from comparable
+select * from keyed

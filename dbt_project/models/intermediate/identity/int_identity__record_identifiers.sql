@@ -58,7 +58,8 @@ web_events as (
 ),
 
 email_subscriptions as (
-    {{ record_identifier_rows(ref('stg_email__subscriptions'), 'email', 'subscriptions', 'subscription_event_id', 'changed_at', [
+    {{ record_identifier_rows(
+        ref('stg_email__subscriptions'), 'email', 'subscriptions', 'subscription_event_id', 'changed_at', [
         ('email', valid_email('email')),
     ]) }}
 ),
@@ -83,7 +84,8 @@ service_contacts as (
 ),
 
 social_interactions as (
-    {{ record_identifier_rows(ref('stg_social__interactions'), 'social', 'interactions', 'interaction_id', 'interaction_at', [
+    {{ record_identifier_rows(
+        ref('stg_social__interactions'), 'social', 'interactions', 'interaction_id', 'interaction_at', [
         ('social_handle', normalize_handle('handle')),
     ]) }}
 ),
@@ -146,18 +148,30 @@ campaigns as (
 
 unioned as (
     select * from crm_customers
-    union all select * from webshop_accounts
-    union all select * from webshop_orders
-    union all select * from loyalty_members
-    union all select * from loyalty_cards
-    union all select * from pos_receipts
-    union all select * from web_events
-    union all select * from email_subscriptions
-    union all select * from email_sends
-    union all select * from email_events
-    union all select * from service_contacts
-    union all select * from social_interactions
-    union all select * from campaigns
+    union all
+    select * from webshop_accounts
+    union all
+    select * from webshop_orders
+    union all
+    select * from loyalty_members
+    union all
+    select * from loyalty_cards
+    union all
+    select * from pos_receipts
+    union all
+    select * from web_events
+    union all
+    select * from email_subscriptions
+    union all
+    select * from email_sends
+    union all
+    select * from email_events
+    union all
+    select * from service_contacts
+    union all
+    select * from social_interactions
+    union all
+    select * from campaigns
 )
 
 select * from unioned

@@ -8,7 +8,10 @@ record_identifiers as (
 ),
 
 identifiers as (
-    select identifier_id, is_excluded from {{ ref('int_identity__identifiers') }}
+    select
+        identifier_id,
+        is_excluded
+    from {{ ref('int_identity__identifiers') }}
 ),
 
 ranked as (

@@ -1,9 +1,10 @@
 -- One row per customer-bearing source record with the customer key it belongs to. Grain:
 -- source_system + source_table + source_record_id. `customer_key` is NULL when every identifier
 -- of the record was excluded as evidence (a junk email, a store's default card) or it carries none
--- (a receipt without a card): such a record cannot be attributed to a person. `match_rule` / `match_score`: the strongest evidence that
--- attaches the record's identifier to its cluster (deterministic rules score 1, Splink its match
--- probability); `single_identifier` when the cluster is that identifier alone.
+-- (a receipt without a card): such a record cannot be attributed to a person. `match_rule` and
+-- `match_score`: the strongest evidence that attaches the record's identifier to its cluster
+-- (deterministic rules score 1, Splink its match probability); `single_identifier` when the
+-- cluster is that identifier alone.
 
 with
 
@@ -12,15 +13,17 @@ record_keys as (
 ),
 
 customer_keys as (
-    select identifier_id, customer_key from {{ ref('int_identity__customer_keys') }}
-),
-
-clusters as (
-    select identifier_id from {{ ref('int_identity__clusters') }}
+    select
+        identifier_id,
+        customer_key
+    from {{ ref('int_identity__customer_keys') }}
 ),
 
 identifiers as (
-    select identifier_id, exclusion_reason from {{ ref('int_identity__identifiers') }}
+    select
+        identifier_id,
+        exclusion_reason
+    from {{ ref('int_identity__identifiers') }}
 ),
 
 record_identifiers as (
@@ -32,9 +35,19 @@ edges as (
 ),
 
 incident_edges as (
-    select node_a as identifier_id, edge_rule, match_score, edge_kind from edges
+    select
+        node_a as identifier_id,
+        edge_rule,
+        match_score,
+        edge_kind
+    from edges
     union all
-    select node_b as identifier_id, edge_rule, match_score, edge_kind from edges
+    select
+        node_b as identifier_id,
+        edge_rule,
+        match_score,
+        edge_kind
+    from edges
 ),
 
 strongest_edges as (
@@ -77,6 +90,7 @@ from record_keys
 left join customer_keys on record_keys.graph_identifier_id = customer_keys.identifier_id
 left join strongest_edges on record_keys.graph_identifier_id = strongest_edges.identifier_id
 left join record_exclusions
-    on record_keys.source_system = record_exclusions.source_system
-    and record_keys.source_table = record_exclusions.source_table
-    and record_keys.source_record_id = record_exclusions.source_record_id
+    on
+        record_keys.source_system = record_exclusions.source_system
+        and record_keys.source_table = record_exclusions.source_table
+        and record_keys.source_record_id = record_exclusions.source_record_id

@@ -158,7 +158,8 @@ gender_candidates as (
         recorded_at,
         count(*) over (partition by customer_key, gender) as value_records
     from profile_records
-    where gender is not null
+    -- only the codes the CRM contract knows; anything else is left out rather than surviving
+    where gender in ('m', 'f', 'x')
 ),
 
 genders as (

@@ -25,38 +25,79 @@ history as (
 ),
 
 metrics as (
-    select 'records' as metric, {{ dbt.concat(["source_system", "'.'", "source_table"]) }} as dimension,
+    select
+        'records' as metric,
+        {{ dbt.concat(["source_system", "'.'", "source_table"]) }} as dimension,
         count(*) as value
-    from record_map group by 2
+    from record_map
+    group by 2
     union all
-    select 'records_without_customer' as metric, match_rule as dimension, count(*) as value
-    from record_map where customer_key is null group by 2
+    select
+        'records_without_customer' as metric,
+        match_rule as dimension,
+        count(*) as value
+    from record_map
+    where customer_key is null
+    group by 2
     union all
-    select 'identifiers' as metric, identifier_type as dimension, count(*) as value
-    from identifiers group by 2
+    select
+        'identifiers' as metric,
+        identifier_type as dimension,
+        count(*) as value
+    from identifiers
+    group by 2
     union all
-    select 'identifiers_excluded' as metric,
-        {{ dbt.concat(["identifier_type", "':'", "exclusion_reason"]) }} as dimension, count(*) as value
-    from identifiers where is_excluded group by 2
+    select
+        'identifiers_excluded' as metric,
+        {{ dbt.concat(["identifier_type", "':'", "exclusion_reason"]) }} as dimension,
+        count(*) as value
+    from identifiers
+    where is_excluded
+    group by 2
     union all
-    select 'edges' as metric, edge_rule as dimension, count(*) as value
-    from edges group by 2
+    select
+        'edges' as metric,
+        edge_rule as dimension,
+        count(*) as value
+    from edges
+    group by 2
     union all
-    select 'splink_pairs_scored' as metric, 'match_probability >= kept minimum' as dimension, count(*) as value
+    select
+        'splink_pairs_scored' as metric,
+        'match_probability >= kept minimum' as dimension,
+        count(*) as value
     from {{ ref('int_identity__splink_pairs') }}
     union all
-    select 'customers' as metric, 'all' as dimension, count(distinct customer_key) as value
-    from record_map where customer_key is not null
+    select
+        'customers' as metric,
+        'all' as dimension,
+        count(distinct customer_key) as value
+    from record_map
+    where customer_key is not null
     union all
-    select 'customers' as metric, 'with more than one identifier' as dimension, count(*) as value
-    from (select cluster_id from clusters group by cluster_id having count(*) > 1) as multi
+    select
+        'customers' as metric,
+        'with more than one identifier' as dimension,
+        count(*) as value
+    from (
+        select cluster_id from clusters
+        group by 1
+        having count(*) > 1
+    ) as multi
     union all
-    select 'clusters_split' as metric, 'conflicting profiles' as dimension,
+    select
+        'clusters_split' as metric,
+        'conflicting profiles' as dimension,
         count(distinct split_from_cluster_id) as value
-    from clusters where split_from_cluster_id is not null
+    from clusters
+    where split_from_cluster_id is not null
     union all
-    select 'key_changes' as metric, change_type as dimension, count(*) as value
-    from history group by 2
+    select
+        'key_changes' as metric,
+        change_type as dimension,
+        count(*) as value
+    from history
+    group by 2
 )
 
 select
