@@ -25,9 +25,9 @@ DEMO_PEOPLE ?= 5000
 SEED ?= 42
 UI_PORT ?= 3000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print 2>/dev/null)
 
-.PHONY: help install demo sources manifest test lint format ui bench clean system-packages
+.PHONY: help install demo sources manifest test lint format ui bench bench-identity evaluate clean system-packages
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ sources: $(VENV)/.installed ## Generate the simulated source systems (DEMO_PEOPL
 demo: install manifest sources $(DAGSTER_HOME)/dagster.yaml ## Generate the demo sources and run the nightly job
 	$(BIN)/dagster job execute -m orchestration -j nightly
 	$(BIN)/python -m orchestration.summary
+	$(BIN)/python -m orchestration.identity.evaluate
+
+evaluate: install ## Score the identity resolution against the simulator's truth (pairwise precision/recall/F1)
+	$(BIN)/python -m orchestration.identity.evaluate --min-precision 0.995 --min-recall 0.98 --scope profile
 
 ui: install manifest $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (webserver + daemon) on http://127.0.0.1:$(UI_PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
@@ -91,6 +95,16 @@ BENCH_DIR ?= /tmp/klantbeeld-bench-$(BENCH_PEOPLE)
 bench: install ## Time the generator, then the extraction of what it wrote (BENCH_PEOPLE=100000)
 	$(BIN)/python benchmarks/bench_simulator.py --people $(BENCH_PEOPLE) --data-dir $(BENCH_DIR) --keep
 	$(BIN)/python benchmarks/bench_extraction.py --data-dir $(BENCH_DIR)
+
+bench-identity: install manifest ## Identity resolution vs plain Splink on a BENCH_PEOPLE world (prepared once in BENCH_DIR)
+	@if [ ! -f "$(BENCH_DIR)/sources/_truth/manifest.json" ]; then \
+	  $(BIN)/python -m simulator generate --people $(BENCH_PEOPLE) --seed $(SEED) --data-dir $(BENCH_DIR); fi
+	@if [ ! -f "$(BENCH_DIR)/warehouse.duckdb" ]; then \
+	  $(BIN)/python benchmarks/bench_extraction.py --data-dir $(BENCH_DIR) --no-repeat && \
+	  mv $(BENCH_DIR)/bench_warehouse.duckdb $(BENCH_DIR)/warehouse.duckdb; fi
+	KLANTBEELD_DATA_DIR=$(BENCH_DIR) $(BIN)/dbt run --project-dir dbt_project --profiles-dir dbt_project \
+	  --select staging --target-path $(BENCH_DIR)/dbt-target --log-path $(BENCH_DIR)/dbt-logs
+	$(BIN)/python benchmarks/bench_identity.py --data-dir $(BENCH_DIR)
 
 clean: ## Remove the data directory (sources, warehouse, run history) and dbt artifacts
 	rm -rf "$(KLANTBEELD_DATA_DIR)" dbt_project/target dbt_project/logs
