@@ -30,6 +30,7 @@ import argparse
 import os
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ import duckdb
 
 from orchestration.identity.baseline import profile_records_sql, run_plain_splink
 from orchestration.identity.evaluate import (
+    PROFILE_TABLES,
     ClusterEvaluation,
     attach_read_only,
     evaluate_clusters,
@@ -80,7 +82,33 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def run_klantbeeld(data_dir: Path, command: str) -> list[Measurement]:
+def profile_tables_only_world(data_dir: Path) -> Path:
+    """A copy of the world's warehouse in which only the profile tables (the records plain Splink
+    gets) have rows, without identity state: klantbeeld on exactly plain Splink's input."""
+    copy_dir = data_dir / "profile-tables-only"
+    shutil.rmtree(copy_dir, ignore_errors=True)
+    copy_dir.mkdir()
+    (copy_dir / "sources").symlink_to(data_dir / "sources")
+    shutil.copy2(data_dir / "warehouse.duckdb", copy_dir / "warehouse.duckdb")
+    keep = {f"{system}__{table}" for system, table in PROFILE_TABLES}
+    with duckdb.connect(str(copy_dir / "warehouse.duckdb")) as con:
+        raw_tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+                " and table_name not like '\\_%' escape '\\'"
+            ).fetchall()
+        ]
+        for name in raw_tables:
+            if name not in keep:
+                con.execute(f'delete from raw."{name}"')
+        for schema in ("intermediate", "identity"):
+            con.execute(f"drop schema if exists {schema} cascade")
+        con.execute("checkpoint")
+    return copy_dir
+
+
+def run_klantbeeld(data_dir: Path, command: str, method: str = "klantbeeld") -> list[Measurement]:
     env = {**os.environ, "KLANTBEELD_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     print(f"\n== klantbeeld: {command}", flush=True)
     started = time.perf_counter()
@@ -99,7 +127,7 @@ def run_klantbeeld(data_dir: Path, command: str) -> list[Measurement]:
             "models in dbt_project yet? `--only splink` runs the baseline alone)"
         ) from None
     print(format_report(evaluations), flush=True)
-    return [Measurement("klantbeeld", evaluation, wall, peak) for evaluation in evaluations]
+    return [Measurement(method, evaluation, wall, peak) for evaluation in evaluations]
 
 
 def run_splink(data_dir: Path, threshold: float, max_pairs_u: float) -> Measurement:
@@ -142,6 +170,8 @@ def print_table(measurements: list[Measurement]) -> None:
         )
     if any(m.method == "klantbeeld" for m in measurements):
         print("(klantbeeld's wall time and peak are those of the whole build, which covers all records)")
+    if any(m.method == "klantbeeld*" for m in measurements):
+        print("(klantbeeld*: the same build on a copy where only the profile tables have rows)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,6 +183,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--only", choices=["klantbeeld", "splink"], help="run one phase only")
     parser.add_argument(
+        "--profile-tables-only",
+        action="store_true",
+        help="run klantbeeld on a copy of the warehouse with only the profile tables (plain Splink's input)",
+    )
+    parser.add_argument(
         "--klantbeeld-cmd", default=DEFAULT_KLANTBEELD_CMD, help="builds identity.customer_identity_map"
     )
     parser.add_argument("--threshold", type=float, default=0.95, help="plain Splink's match probability")
@@ -163,7 +198,11 @@ def main(argv: list[str] | None = None) -> None:
         if not required.exists():
             raise SystemExit(f"{required} is missing: prepare the world first (see --help)")
     measurements: list[Measurement] = []
-    if args.only in (None, "klantbeeld"):
+    if args.only in (None, "klantbeeld") and args.profile_tables_only:
+        measurements += run_klantbeeld(
+            profile_tables_only_world(data_dir), args.klantbeeld_cmd, method="klantbeeld*"
+        )[:1]
+    elif args.only in (None, "klantbeeld"):
         measurements += run_klantbeeld(data_dir, args.klantbeeld_cmd)
     if args.only in (None, "splink"):
         measurements.append(run_splink(data_dir, args.threshold, args.max_pairs_u))

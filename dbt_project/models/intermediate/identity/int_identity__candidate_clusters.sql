@@ -1,16 +1,32 @@
--- First grouping: connected components of the usable identifiers over all accepted edges. One row
--- per identifier with `cluster_id` (the smallest identifier of its component) and whether the
--- profiles in the cluster conflict (two people's birth dates or first names), which
--- int_identity__clusters then splits.
+-- First grouping of the usable identifiers: the deterministic clusters, joined where Splink's
+-- accepted edges connect them. Components are taken over the small graph of clusters (one node per
+-- deterministic cluster), not over the identifiers again. One row per identifier with `cluster_id`
+-- (the smallest deterministic cluster id of its component) and whether the profiles in the cluster
+-- conflict (two people's birth dates or first names), which int_identity__clusters then splits.
 {%- set config = var('identity') %}
 
 with
 
-components as (
+deterministic_clusters as (
+    select
+        identifier_id,
+        cluster_id
+    from {{ ref('int_identity__deterministic_clusters') }}
+),
+
+cluster_components as (
     {{ connected_components(
-        "(select identifier_id as node_id from " ~ ref('int_identity__identifiers') ~ " where not is_excluded)",
-        "(select node_a, node_b from " ~ ref('int_identity__edges') ~ ")",
+        "(select distinct cluster_id as node_id from " ~ ref('int_identity__deterministic_clusters') ~ ")",
+        "(select node_a, node_b from " ~ ref('int_identity__probabilistic_edges') ~ ")",
         config.connected_components_rounds) }}
+),
+
+components as (
+    select
+        deterministic_clusters.identifier_id as node_id,
+        cluster_components.component_id
+    from deterministic_clusters
+    inner join cluster_components on deterministic_clusters.cluster_id = cluster_components.node_id
 ),
 
 profiles as (
