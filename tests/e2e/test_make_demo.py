@@ -42,5 +42,16 @@ def test_make_demo_generates_sources_runs_the_nightly_job_and_says_where_to_look
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
         (customers,) = conn.execute("select count(*) from staging.stg_crm__customers").fetchone()
         (orders,) = conn.execute("select count(*) from staging.stg_webshop__orders").fetchone()
+        (mapped_crm,) = conn.execute(
+            "select count(customer_key) from identity.customer_identity_map where source_table = 'customers'"
+        ).fetchone()
+        (known_customers,) = conn.execute(
+            "select count(*) from identity.dim_customer where is_known"
+        ).fetchone()
     assert customers == crm_customers > 0
     assert orders > 0
+    # every CRM record has a customer, duplicates share one, and the demo ends with the evaluation
+    assert mapped_crm == customers
+    assert 0 < known_customers < customers
+    assert "precision" in completed.stdout and "profile" in completed.stdout
+    assert (data_dir / "identity" / "splink_model.json").exists()
