@@ -52,28 +52,41 @@
     with the log of the component's diameter.
 
     nodes: relation with `node_id`; edges: relation with `node_a`, `node_b` (both in nodes).
-    Returns `node_id`, `component_id` (the smallest node id of the component).
+    Returns `node_id`, `component_id` (the smallest node id of the component). The rounds run on
+    integers numbered in node-id order (joins on integers are several times cheaper than on the
+    `<type>:<value>` strings), so the smallest number is the smallest node id.
 -#}
 {% macro connected_components(nodes, edges, rounds) -%}
     with
 
+    node_numbers as (
+        select
+            node_id as node_name,
+            row_number() over (order by node_id) as node_id
+        from {{ nodes }}
+    ),
+
     directed_edges as (
         select
-            node_a as node_id,
-            node_b as neighbour_id
-        from {{ edges }}
+            numbers_a.node_id,
+            numbers_b.node_id as neighbour_id
+        from {{ edges }} as numbered_edges
+        inner join node_numbers as numbers_a on numbered_edges.node_a = numbers_a.node_name
+        inner join node_numbers as numbers_b on numbered_edges.node_b = numbers_b.node_name
         union all
         select
-            node_b as node_id,
-            node_a as neighbour_id
-        from {{ edges }}
+            numbers_b.node_id,
+            numbers_a.node_id as neighbour_id
+        from {{ edges }} as numbered_edges
+        inner join node_numbers as numbers_a on numbered_edges.node_a = numbers_a.node_name
+        inner join node_numbers as numbers_b on numbered_edges.node_b = numbers_b.node_name
     ),
 
     labels_0 as (
         select
             node_id,
             node_id as label
-        from {{ nodes }}
+        from node_numbers
     ),
 
     {% for round in range(1, rounds + 1) %}
@@ -134,9 +147,11 @@
 
     components as (
         select
-            node_id,
-            label as component_id
-        from labels_{{ rounds }}
+            nodes.node_name as node_id,
+            roots.node_name as component_id
+        from labels_{{ rounds }} as final_labels
+        inner join node_numbers as nodes on final_labels.node_id = nodes.node_id
+        inner join node_numbers as roots on final_labels.label = roots.node_id
     )
 
     select * from components
