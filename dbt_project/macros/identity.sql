@@ -164,18 +164,29 @@
     accounted for (identifier_id NULL).
 -#}
 {% macro record_identifier_rows(relation, source_system, source_table, record_id, observed_at, identifiers) -%}
+    {#- one pass over the source computes every identifier, then one select per identifier -#}
+    with record_identifier_values as (
+        select
+            {{ record_id }} as source_record_id,
+            {{ observed_at }} as observed_at
+            {%- for identifier_type, value_expr in identifiers %},
+            {{ identifier_id(identifier_type, value_expr) }} as identifier_{{ loop.index }}
+            {%- endfor %}
+        from {{ relation }}
+    )
+
     {%- for identifier_type, value_expr in identifiers %}
     select
         '{{ source_system }}' as source_system,
         '{{ source_table }}' as source_table,
-        {{ record_id }} as source_record_id,
-        {{ identifier_id(identifier_type, value_expr) }} as identifier_id,
+        source_record_id,
+        identifier_{{ loop.index }} as identifier_id,
         '{{ identifier_type }}' as identifier_type,
         {{ loop.index }} as identifier_rank,
-        {{ observed_at }} as observed_at
-    from {{ relation }}
+        observed_at
+    from record_identifier_values
     {%- if not loop.first %}
-    where {{ identifier_id(identifier_type, value_expr) }} is not null
+    where identifier_{{ loop.index }} is not null
     {%- endif %}
     {%- if not loop.last %}
     union all
