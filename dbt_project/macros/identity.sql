@@ -257,10 +257,24 @@
     (1.0 - levenshtein({{ left }}, {{ right }}) / greatest(length({{ left }}), length({{ right }})))
 {%- endmacro %}
 
+{#- Edits between two strings, a swap of neighbours counting as one where the engine can. -#}
+{% macro edit_distance(left, right) -%}
+    {{ return(adapter.dispatch('edit_distance', 'klantbeeld')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__edit_distance(left, right) -%}
+    damerau_levenshtein({{ left }}, {{ right }})
+{%- endmacro %}
+
+{% macro spark__edit_distance(left, right) -%}
+    levenshtein({{ left }}, {{ right }})
+{%- endmacro %}
+
 {#-
     True when two person descriptions (relations `l` and `r` with the columns of
     int_identity__profile_records) cannot be one person: birth dates that differ beyond a day/month
-    swap, full first names that are not spelling variants (`Petra`/`Detra` are, `Henk`/`Hanna` are
+    swap, full first names that are not spelling variants (similarity below the threshold and more
+    than one edit apart: `Petra`/`Detra`, `Sem`/`Sme`, `Lars`/`ars` are variants, `Henk`/`Hanna` are
     not), or initials that do not fit the other's first name.
 -#}
 {% macro names_or_birth_dates_conflict(l, r, min_first_name_similarity) -%}
@@ -270,7 +284,8 @@
             and {{ l }}.first_name_initial <> {{ r }}.first_name_initial, false)
         or coalesce(not {{ l }}.is_first_name_initials and not {{ r }}.is_first_name_initials
             and {{ string_similarity(l ~ ".first_name_letters", r ~ ".first_name_letters") }}
-                < {{ min_first_name_similarity }}, false)
+                < {{ min_first_name_similarity }}
+            and {{ edit_distance(l ~ ".first_name_letters", r ~ ".first_name_letters") }} > 1, false)
     )
 {%- endmacro %}
 

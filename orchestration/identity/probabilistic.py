@@ -91,6 +91,8 @@ def _comparisons() -> list:
                 label_for_charts="initials agree",
             ),
             cll.JaroWinklerLevel("first_name_letters", 0.92),
+            # one typing slip in a short name (`Sem`/`Sme`, `Lars`/`ars`) scores low on Jaro-Winkler
+            cll.DamerauLevenshteinLevel("first_name_letters", 1),
             cll.JaroWinklerLevel("first_name_letters", 0.8),
             cll.ElseLevel(),
         ],
