@@ -63,7 +63,11 @@ record_exclusions as (
         record_identifiers.source_record_id,
         min(identifiers.exclusion_reason) as exclusion_reason
     from record_identifiers
-    inner join identifiers on record_identifiers.identifier_id = identifiers.identifier_id
+    -- only excluded identifiers have a reason: group those few rows, not every record's identifiers
+    inner join identifiers
+        on
+            record_identifiers.identifier_id = identifiers.identifier_id
+            and identifiers.exclusion_reason is not null
     group by 1, 2, 3
 )
 
