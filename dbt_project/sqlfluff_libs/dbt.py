@@ -36,3 +36,23 @@ def type_float():
 def listagg(measure, delimiter_text="','", order_by_clause=None, limit_num=None):
     order_by = f" {order_by_clause}" if order_by_clause else ""
     return f"string_agg({measure}, {delimiter_text}{order_by})"
+
+
+def current_timestamp():
+    return "now()"
+
+
+def datediff(first_date, second_date, datepart):
+    return f"date_diff('{datepart}', {first_date}, {second_date})"
+
+
+def dateadd(datepart, interval, from_date_or_timestamp):
+    return f"{from_date_or_timestamp} + ({interval}) * interval 1 {datepart}"
+
+
+def date_trunc(datepart, date):
+    return f"date_trunc('{datepart}', {date})"
+
+
+def safe_divide(numerator, denominator):
+    return f"({numerator}) / nullif({denominator}, 0)"

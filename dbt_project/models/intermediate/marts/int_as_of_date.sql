@@ -1,0 +1,11 @@
+-- One row: the day the customer marts describe ("today" for recency, decay and trailing windows).
+-- The `marts.as_of_date` var when set (a backfill, a test); else the last day with touchpoints, capped
+-- at the run's date so a few future-dated source rows cannot move it.
+
+{%- set configured = var('marts')['as_of_date'] %}
+{%- set run_date = 'cast(' ~ dbt.current_timestamp() ~ ' as date)' %}
+
+select
+    {{ "cast('" ~ configured ~ "' as date)" if configured
+       else 'least(coalesce(max(interaction_date), ' ~ run_date ~ '), ' ~ run_date ~ ')' }} as as_of_date
+from {{ ref('fct_interactions') }}
