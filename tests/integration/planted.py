@@ -78,7 +78,9 @@ _WEB_EVENT_COLUMNS = (
 def _insert(database: Path, table: str, row: dict[str, object]) -> None:
     with sqlite3.connect(database) as conn:
         columns = ", ".join(row)
-        conn.execute(f"insert into {table} ({columns}) values ({', '.join('?' * len(row))})", list(row.values()))
+        conn.execute(
+            f"insert into {table} ({columns}) values ({', '.join('?' * len(row))})", list(row.values())
+        )
 
 
 def _register(sources: Path, person: PlantedCustomer, at: str) -> None:
