@@ -20,6 +20,11 @@ def warehouse_path() -> Path:
     return data_dir() / "warehouse.duckdb"
 
 
+def serving_dir() -> Path:
+    """The published copies of the marts that BI tools read (`<data dir>/serving`, docs/serving.md)."""
+    return data_dir() / "serving"
+
+
 def sources_config_path() -> Path:
     """`KLANTBEELD_SOURCES_CONFIG`, or the repository's `sources.yaml` (the simulated systems)."""
     return Path(os.environ.get("KLANTBEELD_SOURCES_CONFIG") or DEFAULT_SOURCES_CONFIG).resolve()

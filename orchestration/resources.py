@@ -1,4 +1,5 @@
-"""Resources for everything external: the warehouse, the source systems' configuration, dbt."""
+"""Resources for everything external: the warehouse, its published copies, the source systems'
+configuration, dbt."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.dbt_project import dbt_project
 from orchestration.ingest.contract import TableContract, load_contract
 from orchestration.ingest.sources_config import TableSource, load_sources_config
-from orchestration.paths import sources_config_path, warehouse_path
+from orchestration.paths import serving_dir, sources_config_path, warehouse_path
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -27,6 +28,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     database: str
     lock_wait_seconds: float = 60.0
+
+    @property
+    def path(self) -> Path:
+        return Path(self.database)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -51,6 +56,16 @@ def connect_waiting_for_lock(database: str, wait_seconds: float) -> duckdb.DuckD
             delay = min(delay * 2, 5.0)
 
 
+class ServingResource(dg.ConfigurableResource):
+    """The directory of the read-only copies BI tools query (`<data dir>/serving`, docs/serving.md)."""
+
+    directory: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.directory)
+
+
 class SourceSystemsResource(dg.ConfigurableResource):
     """Which source systems exist and where they are: `sources.yaml` (path overridable)."""
 
@@ -64,11 +79,13 @@ class SourceSystemsResource(dg.ConfigurableResource):
 
 
 def default_resources(
-    warehouse: Path | None = None, sources_config: Path | None = None
+    warehouse: Path | None = None, sources_config: Path | None = None, serving: Path | None = None
 ) -> dict[str, dg.ConfigurableResource]:
-    """The embedded default: the DuckDB file under the data directory and `sources.yaml`."""
+    """The embedded default: the DuckDB file and the serving directory under the data directory, and
+    `sources.yaml`."""
     return {
         "warehouse": WarehouseResource(database=str(warehouse or warehouse_path())),
+        "serving": ServingResource(directory=str(serving or serving_dir())),
         "source_systems": SourceSystemsResource(config_path=str(sources_config or sources_config_path())),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

@@ -7,8 +7,11 @@ import dagster as dg
 from dagster._utils.schedules import cron_string_iterator
 
 import orchestration
+from orchestration.dbt_project import dbt_project
 from orchestration.definitions import defs
 from orchestration.ingest.contract import load_contract
+from orchestration.serve.declarations import load_published_relations
+from orchestration.stages.serve.assets import PUBLICATION_KEY
 from orchestration.stages.transform.dbt_assets import dbt_build_args
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -40,6 +43,16 @@ def test_staging_models_depend_on_the_extraction_assets():
         f"raw tables no staging model reads: {sorted(map(str, raw_keys - fed_by_raw))}"
     )
     assert {specs[key].group_name for key in staging} == {"staging"}
+
+
+def test_the_publication_runs_after_every_model_dbt_marks_for_publishing():
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    publication = specs[PUBLICATION_KEY]
+    assert publication.group_name == "serve"
+    declared = {dg.AssetKey(r.asset_key_path) for r in load_published_relations(dbt_project.manifest_path)}
+    assert {dg.AssetKey(["bi", "customers"]), dg.AssetKey(["identity", "dim_customer"])} <= declared
+    assert {dep.asset_key for dep in publication.deps} == declared
+    assert all(specs[key].kinds & {"dbt"} for key in declared), "published relations are dbt models"
 
 
 def test_nightly_job_covers_every_asset():
