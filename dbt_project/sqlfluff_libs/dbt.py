@@ -56,3 +56,7 @@ def date_trunc(datepart, date):
 
 def safe_divide(numerator, denominator):
     return f"({numerator}) / nullif({denominator}, 0)"
+
+
+def split_part(string_text, delimiter_text, part_number):
+    return f"split_part({string_text}, {delimiter_text}, {part_number})"
