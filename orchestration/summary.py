@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.paths import data_dir, warehouse_path
+from orchestration.paths import data_dir, serving_dir, warehouse_path
+from orchestration.serve.publish import parquet_audience_dir, serving_database_path
 
 
 def table_row_counts(conn: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[tuple[str, str, int]]:
@@ -25,7 +26,7 @@ def main() -> None:
     if not path.exists():
         raise SystemExit(f"No warehouse at {path}: run `make demo` first.")
     with duckdb.connect(str(path), read_only=True) as conn:
-        counts = table_row_counts(conn, ("raw", "staging", "identity"))
+        counts = table_row_counts(conn, ("raw", "staging", "identity", "bi"))
     width = max(len(f"{schema}.{table}") for schema, table, _ in counts)
     print("\nWarehouse tables (rows):")
     for schema, table, rows in counts:
@@ -35,6 +36,11 @@ def main() -> None:
         f"  source systems: {data_dir() / 'sources'}\n"
         f"  warehouse:      {path}\n"
         "                  (DuckDB: open it read-only from any DuckDB client while no run is writing)\n"
+        f"  serving:        {serving_dir()}  (for BI tools, docs/serving.md)\n"
+        f"    bi:           {serving_database_path(serving_dir(), 'bi')}  (pseudonymized, schema bi)\n"
+        f"    restricted:   {serving_database_path(serving_dir(), 'restricted')}  (full profile, mode 0600)\n"
+        f"    parquet:      {parquet_audience_dir(serving_dir(), '<audience>')}/current/<table>.parquet\n"
+        "                  (read-only copies of the last successful run: query them any time)\n"
         f"  run history:    {data_dir() / 'dagster'}\n"
         "\nOpen the Dagster UI with `make ui`, then http://127.0.0.1:3000 "
         "(Assets shows the graph, Runs this run)."
