@@ -124,6 +124,9 @@ def publish(
     """Copy `relations` from the warehouse into every audience's serving file and Parquet directory,
     then swap them in. Every audience is written each time (an audience without relations gets only
     its `_publication` table), so a relation no longer declared disappears from the serving files."""
+    unknown = sorted({r.audience for r in relations} - set(AUDIENCES))
+    if unknown:
+        raise ValueError(f"unknown audiences {unknown}: expected {', '.join(AUDIENCES)}")
     published_at = (published_at or datetime.now(UTC)).astimezone(UTC)
     version = published_at.strftime(VERSION_FORMAT)
     token = re.sub(r"[^A-Za-z0-9-]", "_", run_id)

@@ -191,3 +191,9 @@ def test_publication_waits_while_another_process_writes_the_warehouse(warehouse,
     holder.wait(timeout=30)
     assert time.monotonic() - started >= 0.5
     assert tables_in(serving_database_path(serving, "bi"))["bi.customers"] == 10
+
+
+def test_an_unknown_audience_is_refused_before_anything_is_written(warehouse, serving):
+    with pytest.raises(ValueError, match="unknown audiences"):
+        publish(warehouse, serving, [PublishedRelation("public", "bi", "customers")], run_id="run-1")
+    assert not serving.exists()
