@@ -5,7 +5,9 @@
 {%- set configured = var('marts')['as_of_date'] %}
 {%- set run_date = 'cast(' ~ dbt.current_timestamp() ~ ' as date)' %}
 
-select
-    {{ "cast('" ~ configured ~ "' as date)" if configured
-       else 'least(coalesce(max(interaction_date), ' ~ run_date ~ '), ' ~ run_date ~ ')' }} as as_of_date
-from {{ ref('fct_interactions') }}
+{% if configured %}
+    select cast('{{ configured }}' as date) as as_of_date
+{% else %}
+    select least(coalesce(max(interaction_date), {{ run_date }}), {{ run_date }}) as as_of_date
+    from {{ ref('fct_interactions') }}
+{% endif %}
