@@ -1,0 +1,30 @@
+-- campaign_response_by_segment for BI tools; no direct identifiers.
+
+select
+    segment_type,
+    segment,
+    campaign_type,
+    channel,
+    campaigns,
+    exposures_treated,
+    exposures_control,
+    responders_treated,
+    responders_control,
+    response_rate_treated,
+    response_rate_control,
+    click_rate_treated,
+    coupon_redemption_rate_treated,
+    measured_exposures_treated,
+    measured_exposures_control,
+    baseline_response_rate,
+    uplift,
+    uplift_standard_error,
+    uplift_ci_low,
+    uplift_ci_high,
+    confidence_level,
+    is_significant,
+    incremental_responders,
+    response_amount_treated,
+    spend,
+    cost_per_incremental_response
+from {{ ref('campaign_response_by_segment') }}

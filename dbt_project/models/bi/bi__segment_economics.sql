@@ -1,0 +1,30 @@
+-- segment_economics for BI tools; no direct identifiers.
+
+select
+    segment_type,
+    segment,
+    customers,
+    buyers,
+    orders,
+    revenue,
+    margin,
+    margin_before_coupons,
+    acquisition_cost,
+    service_cost,
+    coupon_discount,
+    loyalty_points_cost,
+    retention_contact_cost,
+    retention_cost,
+    contribution,
+    revenue_per_customer,
+    margin_per_customer,
+    acquisition_cost_per_customer,
+    service_cost_per_customer,
+    retention_cost_per_customer,
+    contribution_per_customer,
+    negative_margin_customers,
+    negative_contribution_customers,
+    negative_contribution_share,
+    acquisition_spend,
+    unattributed_acquisition_spend
+from {{ ref('segment_economics') }}
