@@ -26,7 +26,7 @@ def main() -> None:
     if not path.exists():
         raise SystemExit(f"No warehouse at {path}: run `make demo` first.")
     with duckdb.connect(str(path), read_only=True) as conn:
-        counts = table_row_counts(conn, ("raw", "staging", "identity", "bi"))
+        counts = table_row_counts(conn, ("raw", "staging", "identity", "reference", "marts", "bi"))
     width = max(len(f"{schema}.{table}") for schema, table, _ in counts)
     print("\nWarehouse tables (rows):")
     for schema, table, rows in counts:
