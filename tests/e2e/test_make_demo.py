@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -60,3 +61,20 @@ def test_make_demo_generates_sources_runs_the_nightly_job_and_says_where_to_look
     assert 0 < known_customers < profile_records
     assert "precision" in completed.stdout and "profile" in completed.stdout
     assert (data_dir / "identity" / "splink_model.json").exists()
+
+    # the marts: one customer_360 row per customer, and a BI user's query of the serving file from
+    # another process (the warehouse itself is never opened by BI tools)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        (customers_360, dim_customers) = conn.execute(
+            "select (select count(*) from marts.customer_360), (select count(*) from identity.dim_customer)"
+        ).fetchone()
+    assert customers_360 == dim_customers > 0
+    bi_query = (
+        "import duckdb, sys; conn = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(conn.execute('select count(*), count(distinct rfm_segment) from bi.customer_360').fetchone())"
+    )
+    served = subprocess.run(
+        [sys.executable, "-c", bi_query, str(data_dir / "serving" / "klantbeeld_bi.duckdb")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert served.stdout.strip().startswith(f"({customers_360}, ")
