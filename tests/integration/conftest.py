@@ -1,14 +1,22 @@
-"""Fixtures of the integration tests: a mid-sized simulated world on which the nightly job has run."""
+"""Fixtures of the integration tests: the nightly job run after run on the small world, and a
+mid-sized world with hand-planted customers on which it has run once."""
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 import pytest
 
+from orchestration.dbt_project import dbt_project
+from orchestration.serve.declarations import load_published_relations
+from orchestration.serve.publish import serving_database_path
 from tests.conftest import WORLD_END_DATE
-from tests.integration.pipeline import run_nightly
+from tests.integration.pipeline import new_source_rows, row_counts, run_nightly
 from tests.integration.planted import plant_customers
+from tests.integration.serving_reader import reader_looping
+from tests.unit.serve.serving_helpers import serving_state
 
 # Enough people that per-segment campaign response rates have usable intervals; one year of history.
 MARTS_WORLD_PEOPLE = 2000
@@ -29,3 +37,45 @@ def marts_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_nightly(data_dir)
     assert result.success
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The nightly job on a copy of the small world, as the tests of loading and serving need it:
+    run 1; run 2 with no new data; the simulator's next day, then run 3 while a reader in another
+    process queries the bi serving file in a loop; finally, on a copy, a run with a broken source
+    file (extraction fails, so dbt and the publication must not run)."""
+    import simulator
+
+    data_dir = tmp_path_factory.mktemp("nightly") / "data"
+    shutil.copytree(small_world_template, data_dir)
+    warehouse = data_dir / "warehouse.duckdb"
+    runs: dict = {"data_dir": data_dir}
+    runs["first"] = run_nightly(data_dir)
+    runs["raw_after_first"] = row_counts(data_dir, "raw")
+    runs["staging_after_first"] = row_counts(data_dir, "staging")
+    runs["second"] = run_nightly(data_dir)
+    runs["raw_after_second"] = row_counts(data_dir, "raw")
+    simulator.advance(data_dir, days=1)
+    runs["expected_new_rows"] = new_source_rows(data_dir, warehouse)
+
+    bi_tables = sorted(
+        r.table for r in load_published_relations(dbt_project.manifest_path) if r.audience == "bi"
+    )
+    bi_database = serving_database_path(data_dir / "serving", "bi")
+    with reader_looping(bi_database, bi_tables, data_dir.parent / "stop-reader") as reader:
+        runs["third_started"] = time.time()
+        runs["third"] = run_nightly(data_dir)
+        time.sleep(2)  # a few more reads, of the new publication
+    runs["reader"] = reader
+    runs["raw_after_third"] = row_counts(data_dir, "raw")
+
+    # A drop that lost a required column: its extraction asset fails, so dbt and the publication skip.
+    failing = data_dir.parent / "failing"
+    shutil.copytree(data_dir, failing)
+    broken = failing / "sources" / "pos" / "receipts" / "receipts_2099-01-01.csv"
+    broken.write_text("receipt_id,store_id,receipt_ts\nR-X1,S01,2099-01-01 10:00:00\n", encoding="utf-8")
+    runs["serving_before_failure"] = serving_state(failing / "serving")
+    runs["failed"] = run_nightly(failing, raise_on_error=False)
+    runs["serving_after_failure"] = serving_state(failing / "serving")
+    return runs

@@ -8,9 +8,15 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import sqlalchemy as sa
 
 from orchestration.definitions import defs
+from orchestration.ingest.contract import load_contract
+from orchestration.ingest.sources_config import load_sources_config
+from orchestration.paths import DEFAULT_SOURCES_CONFIG
 from orchestration.resources import default_resources
+
+CONTRACTS = load_contract()
 
 
 @contextmanager
@@ -49,3 +55,40 @@ def row_counts(data_dir: Path, schema: str) -> dict[str, int]:
             name: conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
             for (name,) in tables
         }
+
+
+def new_source_rows(data_dir: Path, warehouse: Path) -> dict[str, int]:
+    """Rows each configured source holds that the warehouse has not loaded yet: new drops, and database
+    rows with a cursor after the table's watermark. Computed from the sources, not from the pipeline."""
+    with data_dir_env(data_dir):
+        configured = load_sources_config(DEFAULT_SOURCES_CONFIG, CONTRACTS)
+    expected: dict[str, int] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        loaded_files = {
+            path for (path,) in conn.execute("select file_path from raw._loaded_files").fetchall()
+        }
+        for key, source in configured.items():
+            contract = CONTRACTS[key]
+            if source.kind == "files":
+                new_files = sorted(
+                    p
+                    for p in Path(source.path).parent.glob(Path(source.path).name)
+                    if str(p) not in loaded_files
+                )
+                reader = {"csv": "read_csv", "jsonl": "read_json", "parquet": "read_parquet"}[source.format]
+                expected[contract.raw_table] = sum(
+                    conn.execute(f"select count(*) from {reader}(?)", [str(p)]).fetchone()[0]
+                    for p in new_files
+                )
+            else:
+                (watermark,) = conn.execute(
+                    "select max(watermark) from raw._watermarks where system = ? and source_table = ?", [*key]
+                ).fetchone()
+                engine = sa.create_engine(source.url)
+                with engine.connect() as db:
+                    query = f"select count(*) from {source.source_table} where {contract.cursor} > :watermark"
+                    expected[contract.raw_table] = db.execute(
+                        sa.text(query), {"watermark": watermark}
+                    ).scalar()
+                engine.dispose()
+    return expected

@@ -7,18 +7,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from orchestration.definitions import defs
-from orchestration.ingest.contract import load_contract
-from orchestration.ingest.sources_config import load_sources_config
 from orchestration.paths import DEFAULT_SOURCES_CONFIG
-from tests.integration.pipeline import data_dir_env, row_counts, run_nightly
+from tests.integration.pipeline import CONTRACTS, row_counts, run_nightly
 
 pytestmark = pytest.mark.integration
-
-CONTRACTS = load_contract()
 
 
 def staging_model_for(raw_table: str) -> str:
@@ -30,67 +25,6 @@ def staging_model_for(raw_table: str) -> str:
         if spec.key.path[0] == "staging" and raw_key in {dep.asset_key for dep in spec.deps}
     ]
     return model
-
-
-def new_source_rows(data_dir: Path, warehouse: Path) -> dict[str, int]:
-    """Rows each configured source holds that the warehouse has not loaded yet: new drops, and database
-    rows with a cursor after the table's watermark. Computed from the sources, not from the pipeline."""
-    with data_dir_env(data_dir):
-        configured = load_sources_config(DEFAULT_SOURCES_CONFIG, CONTRACTS)
-    expected: dict[str, int] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        loaded_files = {
-            path for (path,) in conn.execute("select file_path from raw._loaded_files").fetchall()
-        }
-        for key, source in configured.items():
-            contract = CONTRACTS[key]
-            if source.kind == "files":
-                new_files = sorted(
-                    p
-                    for p in Path(source.path).parent.glob(Path(source.path).name)
-                    if str(p) not in loaded_files
-                )
-                reader = {"csv": "read_csv", "jsonl": "read_json", "parquet": "read_parquet"}[source.format]
-                expected[contract.raw_table] = sum(
-                    conn.execute(f"select count(*) from {reader}(?)", [str(p)]).fetchone()[0]
-                    for p in new_files
-                )
-            else:
-                (watermark,) = conn.execute(
-                    "select max(watermark) from raw._watermarks where system = ? and source_table = ?", [*key]
-                ).fetchone()
-                engine = sa.create_engine(source.url)
-                with engine.connect() as db:
-                    query = f"select count(*) from {source.source_table} where {contract.cursor} > :watermark"
-                    expected[contract.raw_table] = db.execute(
-                        sa.text(query), {"watermark": watermark}
-                    ).scalar()
-                engine.dispose()
-    return expected
-
-
-@pytest.fixture(scope="module")
-def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Run 1 on the world, run 2 with no new data, advance the simulator one day, run 3."""
-    import shutil
-
-    import simulator
-
-    data_dir = tmp_path_factory.mktemp("nightly") / "data"
-    shutil.copytree(small_world_template, data_dir)
-    warehouse = data_dir / "warehouse.duckdb"
-    runs: dict = {}
-    runs["first"] = run_nightly(data_dir)
-    runs["raw_after_first"] = row_counts(data_dir, "raw")
-    runs["staging_after_first"] = row_counts(data_dir, "staging")
-    runs["second"] = run_nightly(data_dir)
-    runs["raw_after_second"] = row_counts(data_dir, "raw")
-    simulator.advance(data_dir, days=1)
-    runs["expected_new_rows"] = new_source_rows(data_dir, warehouse)
-    runs["third"] = run_nightly(data_dir)
-    runs["raw_after_third"] = row_counts(data_dir, "raw")
-    runs["data_dir"] = data_dir
-    return runs
 
 
 def test_every_configured_source_has_rows_in_raw_and_staging(nightly_runs):

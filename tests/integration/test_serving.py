@@ -2,19 +2,13 @@
 while the next run writes the warehouse and publishes; it never sees an error or a half-built table,
 and a failed run leaves the publication exactly as it was.
 
-One module fixture runs the pipeline three times on a copy of the small world: run 1, then run 2 on
-the next simulated day with the reader looping, then run 3 with a broken source file.
+The runs are the shared `nightly_runs` (tests/integration/conftest.py): the reader loops during the
+run of the next simulated day, and a run with a broken source file follows on a copy.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import stat
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -24,88 +18,26 @@ from orchestration.dbt_project import dbt_project
 from orchestration.serve.declarations import load_published_relations
 from orchestration.serve.publish import parquet_current_dir, read_publication, serving_database_path
 from orchestration.stages.serve.assets import PUBLICATION_KEY
-from tests.integration.pipeline import run_nightly
-from tests.unit.serve.serving_helpers import serving_state
 
 pytestmark = pytest.mark.integration
 
 BI_TABLES = sorted(r.table for r in load_published_relations(dbt_project.manifest_path) if r.audience == "bi")
 
-# Open the bi file read-only, check that every expected table is listed in `_publication` with the row
-# count it really has, close; again until the stop file appears. Prints a JSON summary at the end.
-READER = """
-import json, os, sys, time
-import duckdb
-path, stop, expected = sys.argv[1], sys.argv[2], sorted(json.loads(sys.argv[3]))
-reads, errors, seen = 0, [], {}
-print("started", flush=True)
-while not os.path.exists(stop):
-    try:
-        with duckdb.connect(path, read_only=True) as conn:
-            published = conn.execute("select table_name, row_count, run_id from bi._publication").fetchall()
-            if sorted(table for table, _, _ in published) != expected:
-                raise AssertionError(f"_publication lists {sorted(t for t, _, _ in published)}")
-            for table, rows, _ in published:
-                (count,) = conn.execute(f'select count(*) from bi."{table}"').fetchone()
-                if count != rows:
-                    raise AssertionError(f"bi.{table} has {count} rows, _publication says {rows}")
-            (run_id,) = {run_id for _, _, run_id in published}
-        reads += 1
-        first, last = seen.get(run_id, (time.time(), None))
-        seen[run_id] = (first, time.time())
-    except Exception as error:
-        errors.append(f"{type(error).__name__}: {error}")
-    time.sleep(0.05)
-print(json.dumps({"reads": reads, "errors": errors[:20], "error_count": len(errors), "seen": seen}))
-"""
-
-
-def fingerprint(data_dir: Path) -> dict[str, tuple]:
-    return serving_state(data_dir / "serving")
-
 
 @pytest.fixture(scope="module")
-def served(small_world_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    import simulator
-
-    data_dir = tmp_path_factory.mktemp("serving") / "data"
-    shutil.copytree(small_world_template, data_dir)
-    bi = serving_database_path(data_dir / "serving", "bi")
-    runs: dict = {"data_dir": data_dir}
-
-    runs["first"] = run_nightly(data_dir)
-    assert runs["first"].success, "the first nightly run failed: nothing to serve"
-
-    stop = data_dir.parent / "stop-reader"
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(bi), str(stop), json.dumps(BI_TABLES)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert reader.stdout.readline().strip() == "started"
-        simulator.advance(data_dir, days=1)
-        runs["second_started"] = time.time()
-        runs["second"] = run_nightly(data_dir)
-        runs["second_finished"] = time.time()
-        time.sleep(2)  # a few more reads, of the new publication
-        stop.touch()
-        out, err = reader.communicate(timeout=60)
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-            reader.wait()
-    assert reader.returncode == 0, err
-    runs["reader"] = json.loads(out.strip().splitlines()[-1])
-
-    # A drop that lost a required column: its extraction asset fails, so dbt and the publication skip.
-    broken = data_dir / "sources" / "pos" / "receipts" / "receipts_2099-01-01.csv"
-    broken.write_text("receipt_id,store_id,receipt_ts\nR-X1,S01,2099-01-01 10:00:00\n", encoding="utf-8")
-    runs["before_failure"] = fingerprint(data_dir)
-    runs["failed"] = run_nightly(data_dir, raise_on_error=False)
-    runs["after_failure"] = fingerprint(data_dir)
-    return runs
+def served(nightly_runs: dict) -> dict:
+    """The serving side of the shared nightly runs: the reader looped during the third run, which
+    replaced the second run's publication; the failed run ran on a copy after it."""
+    return {
+        "data_dir": nightly_runs["data_dir"],
+        "first": nightly_runs["second"],
+        "second": nightly_runs["third"],
+        "second_started": nightly_runs["third_started"],
+        "reader": nightly_runs["reader"],
+        "failed": nightly_runs["failed"],
+        "before_failure": nightly_runs["serving_before_failure"],
+        "after_failure": nightly_runs["serving_after_failure"],
+    }
 
 
 def run_ids_seen(served: dict) -> dict[str, tuple[float, float]]:

@@ -1,12 +1,11 @@
 -- fct_interactions for BI tools, without `anonymous_id` (it can hold an email address or phone
--- number of an unattributed person); no direct identifiers.
+-- number of an unattributed person) and `source_record_id`; no direct identifiers.
 
 select
     interaction_key,
     customer_key,
     source_system,
     source_table,
-    source_record_id,
     interaction_type,
     channel,
     channel_detail,
