@@ -22,10 +22,9 @@ identity_map as (
 -- loyalty ledger entries and coupons name the member, whose record the identity map places
 member_keys as (
     select
-        {{ dbt.concat(["'loyalty_member:'", 'source_record_id']) }} as anonymous_id,
+        {{ dbt.concat(["'loyalty_member:'", 'member_id']) }} as anonymous_id,
         customer_key
-    from identity_map
-    where source_system = 'loyalty' and source_table = 'members'
+    from {{ ref('int_loyalty__member_customers') }}
 ),
 
 attributed as (

@@ -100,14 +100,7 @@ touchpoint_costs as (
 ),
 
 member_keys as (
-    select
-        source_record_id as member_id,
-        customer_key
-    from {{ ref('customer_identity_map') }}
-    where
-        source_system = 'loyalty'
-        and source_table = 'members'
-        and customer_key is not null
+    select * from {{ ref('int_loyalty__member_customers') }}
 ),
 
 points as (
