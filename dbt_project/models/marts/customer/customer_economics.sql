@@ -99,23 +99,6 @@ touchpoint_costs as (
     group by customer_key
 ),
 
-member_keys as (
-    select * from {{ ref('int_loyalty__member_customers') }}
-),
-
-points as (
-    select
-        member_keys.customer_key,
-        sum(case when ledger.reason = 'redemption' then -ledger.points else 0 end) as points_redeemed,
-        sum(case when ledger.reason = 'promotion' then ledger.points else 0 end) as promotion_points
-    from {{ ref('stg_loyalty__points_ledger') }} as ledger
-    inner join member_keys
-        on ledger.member_id = member_keys.member_id
-    cross join as_of
-    where cast(ledger.entry_at as date) <= as_of.as_of_date
-    group by member_keys.customer_key
-),
-
 combined as (
     select
         customers.customer_key,
@@ -134,10 +117,10 @@ combined as (
         coalesce(touchpoint_costs.service_contacts, 0) as service_contacts,
         coalesce(touchpoint_costs.service_cost, 0) as service_cost,
         coalesce(order_totals.coupon_discount, 0) as coupon_discount,
-        coalesce(points.points_redeemed, 0) as loyalty_points_redeemed,
-        {{ point_value if point_value is not none else 0 }} * coalesce(points.points_redeemed, 0)
+        coalesce(loyalty.points_redeemed, 0) as loyalty_points_redeemed,
+        {{ point_value if point_value is not none else 0 }} * coalesce(loyalty.points_redeemed, 0)
             as loyalty_points_cost,
-        coalesce(points.promotion_points, 0) as promotion_points,
+        coalesce(loyalty.points_from_promotions, 0) as promotion_points,
         coalesce(touchpoint_costs.retention_contacts, 0) as retention_contacts,
         coalesce(touchpoint_costs.retention_contact_cost, 0) as retention_contact_cost
     from customers
@@ -147,8 +130,8 @@ combined as (
         on customers.customer_key = acquisitions.customer_key
     left join touchpoint_costs
         on customers.customer_key = touchpoint_costs.customer_key
-    left join points
-        on customers.customer_key = points.customer_key
+    left join {{ ref('customer_loyalty') }} as loyalty
+        on customers.customer_key = loyalty.customer_key
 ),
 
 -- money in one decimal type, so the sums below hold exactly in the table

@@ -35,6 +35,7 @@ ledger as (
         sum(ledger.points) as points_balance,
         sum(case when ledger.points > 0 then ledger.points else 0 end) as points_earned,
         sum(case when ledger.reason = 'redemption' then -ledger.points else 0 end) as points_redeemed,
+        sum(case when ledger.reason = 'promotion' then ledger.points else 0 end) as points_from_promotions,
         sum(case
             when ledger.points > 0 and ledger.entry_at >= {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }}
                 then ledger.points
@@ -84,6 +85,7 @@ select
     cast(coalesce(ledger.points_earned, 0) as {{ dbt.type_bigint() }}) as points_earned,
     cast(coalesce(ledger.points_earned_365d, 0) as {{ dbt.type_bigint() }}) as points_earned_365d,
     cast(coalesce(ledger.points_redeemed, 0) as {{ dbt.type_bigint() }}) as points_redeemed,
+    cast(coalesce(ledger.points_from_promotions, 0) as {{ dbt.type_bigint() }}) as points_from_promotions,
     ledger.last_ledger_entry_at
 from membership
 inner join best_tier
