@@ -80,7 +80,7 @@ system-packages: ## Install the Debian packages the tests need (PostgreSQL serve
 lint: install ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models --disable-progress-bar
+	$(BIN)/sqlfluff lint dbt_project/models --disable-progress-bar --processes 0
 
 format: install ## Apply ruff's formatting and fixes
 	$(BIN)/ruff check --fix .
