@@ -278,6 +278,10 @@ def _swap_current(version_dir: Path) -> None:
     with suppress(FileNotFoundError):
         temp_link.unlink()
     temp_link.symlink_to(version_dir.name)  # relative: the serving directory can move
+    if current.is_dir() and not current.is_symlink():
+        # a copy of the data directory that followed the link (e.g. `cp -r`): a rename cannot replace
+        # a directory, and this one only duplicates a version
+        shutil.rmtree(current)
     temp_link.replace(current)
     for old in _version_dirs(audience_dir):
         if old.name not in {version_dir.name, previous}:

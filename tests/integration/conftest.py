@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from orchestration.dbt_project import dbt_project
+from orchestration.identity.evaluate import evaluate_warehouse
 from orchestration.serve.declarations import load_published_relations
 from orchestration.serve.publish import serving_database_path
 from tests.conftest import WORLD_END_DATE
-from tests.integration.pipeline import new_source_rows, row_counts, run_nightly
+from tests.integration.pipeline import identity_map, key_history, new_source_rows, row_counts, run_nightly
 from tests.integration.planted import plant_customers
 from tests.integration.serving_reader import reader_looping
 from tests.unit.serve.serving_helpers import serving_state
@@ -41,8 +42,8 @@ def marts_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The nightly job on a copy of the small world, as the tests of loading and serving need it:
-    run 1; run 2 with no new data; the simulator's next day, then run 3 while a reader in another
+    """The nightly job on a copy of the small world, as the tests of loading, identity and serving
+    need it (with what they check captured after each run): run 1; run 2 with no new data; the simulator's next day, then run 3 while a reader in another
     process queries the bi serving file in a loop; finally, on a copy, a run with a broken source
     file (extraction fails, so dbt and the publication must not run)."""
     import simulator
@@ -54,8 +55,12 @@ def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFa
     runs["first"] = run_nightly(data_dir)
     runs["raw_after_first"] = row_counts(data_dir, "raw")
     runs["staging_after_first"] = row_counts(data_dir, "staging")
+    runs["identity_quality_after_first"] = evaluate_warehouse(data_dir, scopes=("profile", "all"))
+    runs["identity_map_after_first"] = identity_map(data_dir)
     runs["second"] = run_nightly(data_dir)
     runs["raw_after_second"] = row_counts(data_dir, "raw")
+    runs["identity_map_after_second"] = identity_map(data_dir)
+    runs["key_history_after_second"] = key_history(data_dir)
     simulator.advance(data_dir, days=1)
     runs["expected_new_rows"] = new_source_rows(data_dir, warehouse)
 
@@ -69,6 +74,8 @@ def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFa
         time.sleep(2)  # a few more reads, of the new publication
     runs["reader"] = reader
     runs["raw_after_third"] = row_counts(data_dir, "raw")
+    runs["identity_map_after_third"] = identity_map(data_dir)
+    runs["key_history_after_third"] = key_history(data_dir)
 
     # A drop that lost a required column: its extraction asset fails, so dbt and the publication skip.
     failing = data_dir.parent / "failing"

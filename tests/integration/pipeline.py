@@ -92,3 +92,21 @@ def new_source_rows(data_dir: Path, warehouse: Path) -> dict[str, int]:
                     ).scalar()
                 engine.dispose()
     return expected
+
+
+RecordKey = tuple[str, str, str]
+
+
+def identity_map(data_dir: Path) -> dict[RecordKey, str | None]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.execute(
+            "select source_system, source_table, source_record_id, customer_key from identity.customer_identity_map"
+        ).fetchall()
+    return {(system, table, record): key for system, table, record, key in rows}
+
+
+def key_history(data_dir: Path) -> list[tuple[str, str, str, str]]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute(
+            "select change_type, old_customer_key, new_customer_key, reason from identity.customer_key_history"
+        ).fetchall()

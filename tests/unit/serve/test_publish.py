@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
 import sys
@@ -91,6 +92,24 @@ def test_parquet_current_points_at_the_new_version_and_keeps_only_the_previous_o
         "_publication.parquet",
         "dim_customer.parquet",
     ]
+
+
+def test_a_serving_dir_copied_without_its_links_publishes_again(warehouse, serving, tmp_path):
+    """`cp -r` / `shutil.copytree` follow the `current` link and copy a real directory in its place."""
+    publish(warehouse, serving, RELATIONS, run_id="run-1", published_at=T0)
+    copied = tmp_path / "copied-serving"
+    shutil.copytree(serving, copied)
+    assert not parquet_current_dir(copied, "bi").is_symlink()
+
+    build_warehouse(warehouse, customers=12)
+    publish(warehouse, copied, RELATIONS, run_id="run-2", published_at=T0 + timedelta(days=1))
+    current = parquet_current_dir(copied, "bi")
+    assert current.is_symlink()
+    with duckdb.connect() as conn:
+        (rows,) = conn.execute(
+            "select count(*) from read_parquet(?)", [str(current / "customers.parquet")]
+        ).fetchone()
+    assert rows == 12
 
 
 def test_the_restricted_file_is_private_and_the_bi_file_readable_by_all(warehouse, serving):
