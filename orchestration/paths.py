@@ -9,6 +9,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_SOURCES_CONFIG = REPO_ROOT / "sources.yaml"
 LANDING_CONTRACT = Path(__file__).resolve().parent / "ingest" / "landing_contract.yaml"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"  # the Great Expectations project (suites in git)
 
 
 def data_dir() -> Path:
@@ -28,3 +29,8 @@ def serving_dir() -> Path:
 def sources_config_path() -> Path:
     """`KLANTBEELD_SOURCES_CONFIG`, or the repository's `sources.yaml` (the simulated systems)."""
     return Path(os.environ.get("KLANTBEELD_SOURCES_CONFIG") or DEFAULT_SOURCES_CONFIG).resolve()
+
+
+def quality_dir() -> Path:
+    """What data-quality runs produce: GX validation results and the Data Docs site."""
+    return data_dir() / "quality"

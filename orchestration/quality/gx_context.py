@@ -1,0 +1,187 @@
+"""Great Expectations: the suites in `expectations/suites/`, run on data frames we choose.
+
+GX's SQL datasource does not work on DuckDB at this version (STACK.md), so every suite validates a
+pandas frame: a new batch of a raw table, a frame of load statistics, or the columns / aggregates of a
+mart. The context is ephemeral (nothing is written into the repository at run time) but uses the
+project's stores: suites from `expectations/suites/`, validation results and Data Docs under
+`<data dir>/quality/`.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from orchestration.paths import EXPECTATIONS_DIR
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import DataContextConfig
+
+DATASOURCE = "klantbeeld"
+BATCH_DEFINITION = "frame"
+SEVERITIES = ("critical", "warning")
+UNEXPECTED_SAMPLE_ROWS = 10
+
+
+@cache
+def quality_context(data_dir: Path) -> Any:
+    """The GX context of `expectations/great_expectations.yml` writing its results under `data_dir`."""
+    text = (EXPECTATIONS_DIR / "great_expectations.yml").read_text(encoding="utf-8")
+    config = yaml.safe_load(string.Template(text).safe_substitute(KLANTBEELD_DATA_DIR=str(data_dir)))
+    config.pop("fluent_datasources", None)  # frames are registered in memory, per run
+    backends = [store["store_backend"] for store in config["stores"].values()]
+    backends += [site["store_backend"] for site in config["data_docs_sites"].values()]
+    for backend in backends:
+        if not Path(backend["base_directory"]).is_absolute():
+            backend["base_directory"] = str(EXPECTATIONS_DIR / backend["base_directory"])
+    context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(**config))
+    context.data_sources.add_pandas(DATASOURCE)
+    return context
+
+
+def suite_names(prefix: str = "") -> list[str]:
+    """The suites in `expectations/suites/` (`raw.pos__receipts`, ...), optionally of one prefix."""
+    root = EXPECTATIONS_DIR / "suites"
+    names = [".".join(path.relative_to(root).with_suffix("").parts) for path in root.rglob("*.json")]
+    return sorted(name for name in names if name.startswith(prefix))
+
+
+@dataclass
+class ExpectationOutcome:
+    """One expectation's result on one frame, in the terms a data engineer reads."""
+
+    rule: str  # meta.rule, else `<expectation type>(<column>)`
+    expectation_type: str
+    column: str | None
+    severity: str  # critical: blocks (or quarantines rows); warning: recorded only
+    success: bool
+    description: str  # what was expected, from the expectation's arguments
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    observed_value: Any = None
+    unexpected_rows: list[dict[str, Any]] = field(default_factory=list)  # index columns + value
+    exception: str | None = None
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    rows: int
+    outcomes: list[ExpectationOutcome]
+    validation_result_path: Path | None = None
+
+    @property
+    def success(self) -> bool:
+        return all(outcome.success for outcome in self.outcomes)
+
+    def failed(self, severity: str | None = None) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and (severity is None or o.severity == severity)]
+
+
+def run_suite(
+    data_dir: Path,
+    suite_name: str,
+    frame: pd.DataFrame,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    index_columns: Sequence[str] = (),
+    run_name: str | None = None,
+    complete: bool = False,
+) -> SuiteOutcome:
+    """Validate `frame` against the suite `suite_name` and store the result for Data Docs.
+
+    `index_columns` identify a failing row (e.g. `_source`, `_source_row`); with `complete` every
+    failing row is returned (for quarantine), otherwise a sample. `parameters` fill the suite's
+    `{"$PARAMETER": name}` values (thresholds computed from history, the reference time).
+    """
+    context = quality_context(data_dir)
+    suite = context.suites.get(suite_name)
+    datasource = context.data_sources.get(DATASOURCE)
+    try:
+        asset = datasource.get_asset(suite_name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(suite_name)
+    try:
+        batch_definition = asset.get_batch_definition(BATCH_DEFINITION)
+    except KeyError:
+        batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+    )
+    result_format: dict[str, Any] = {
+        "result_format": "COMPLETE" if complete else "SUMMARY",
+        "partial_unexpected_count": UNEXPECTED_SAMPLE_ROWS,
+        "include_unexpected_rows": False,
+    }
+    if index_columns:
+        result_format["unexpected_index_column_names"] = list(index_columns)
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=dict(parameters or {}),
+        result_format=result_format,
+        run_id=RunIdentifier(run_name=run_name) if run_name else None,
+    )
+    outcomes = [_outcome(item, complete) for item in result.results]
+    return SuiteOutcome(suite_name, len(frame), outcomes, _result_path(data_dir, result))
+
+
+def _outcome(item: Any, complete: bool) -> ExpectationOutcome:
+    config = item.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "result_format")}
+    meta = config.meta or {}
+    column = kwargs.get("column")
+    details = item.result or {}
+    rows = details.get("unexpected_index_list") or []
+    if not complete:
+        rows = rows[:UNEXPECTED_SAMPLE_ROWS]
+    exception = (item.exception_info or {}).get("exception_message") if item.exception_info else None
+    return ExpectationOutcome(
+        rule=meta.get("rule") or f"{config.type}({column or ''})",
+        expectation_type=config.type,
+        column=column,
+        severity=meta.get("severity", "critical"),
+        success=bool(item.success),
+        description=meta.get("description") or describe_kwargs(kwargs),
+        element_count=details.get("element_count"),
+        unexpected_count=details.get("unexpected_count"),
+        observed_value=details.get("observed_value"),
+        unexpected_rows=[dict(row) for row in rows],
+        exception=exception,
+    )
+
+
+def describe_kwargs(kwargs: Mapping[str, Any]) -> str:
+    shown = {k: v for k, v in kwargs.items() if k not in ("column", "condition_parser") and v is not None}
+    return ", ".join(f"{key}={value}" for key, value in shown.items())
+
+
+def _result_path(data_dir: Path, result: Any) -> Path | None:
+    """The stored validation result's JSON, for a link in the asset metadata."""
+    run_id = result.meta.get("run_id") if result.meta else None
+    if run_id is None:
+        return None
+    folder = data_dir / "quality" / "validations" / Path(*result.suite_name.split("."))
+    matches = sorted(folder.glob("**/*.json"), key=lambda path: path.stat().st_mtime)
+    return matches[-1] if matches else None
+
+
+def build_data_docs(data_dir: Path) -> Path:
+    """Render the Data Docs site (static HTML, readable offline) and return its index page."""
+    context = quality_context(data_dir)
+    context.build_data_docs()
+    return data_docs_index(data_dir)
+
+
+def data_docs_index(data_dir: Path) -> Path:
+    return data_dir / "quality" / "data_docs" / "index.html"
