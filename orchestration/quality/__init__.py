@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites on raw batches and marts, and the quarantine."""
