@@ -4,7 +4,9 @@ Plain functions, no Dagster. The caller opens one DuckDB connection, calls `ensu
 and `extract_table` per source table.
 
 Raw keeps every value as text, exactly as the source sent it, plus load metadata (`_batch_id`,
-`_loaded_at`, `_source`, `_source_row`). What was loaded is recorded in three state tables in `raw`:
+`_loaded_at`, `_source`, `_source_row`). `(_batch_id, _source, _source_row)` identifies every raw row
+(the data row in its file; for databases the row in the batch's stream), so a later step can move
+single rows. What was loaded is recorded in three state tables in `raw`:
 
 - `_load_batches`: one row per (batch, table) with the rows and files it brought and the watermarks;
 - `_loaded_files`: one row per loaded file drop (path, size, mtime), so a drop is never loaded twice
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -99,6 +102,8 @@ class LoadResult:
     source_description: str = ""  # the glob, or `<url without password>#<schema.table>`
     errors: list[str] = field(default_factory=list)  # files that were not loaded, and why
     unexpected_columns: list[str] = field(default_factory=list)  # source columns not in the contract
+    # Optional contract columns absent from a drop (or table) that has unknown columns: renamed?
+    absent_columns: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------- schema
@@ -172,7 +177,13 @@ class _ColumnMatch:
 
     present: dict[str, str]  # contract column -> source column (as spelled in the source)
     missing_required: list[tuple[str, str]]  # (contract column, expected source column)
+    missing_optional: list[str]  # optional contract columns the source does not have
     unexpected: list[str]  # source columns the contract does not know
+
+    @property
+    def absent_columns(self) -> list[str]:
+        """Optional contract columns absent while unknown columns are present (a rename?); else none."""
+        return self.missing_optional if self.unexpected else []
 
 
 def _match_columns(
@@ -184,6 +195,7 @@ def _match_columns(
         by_lower.setdefault(name.lower(), []).append(name)
     present: dict[str, str] = {}
     missing: list[tuple[str, str]] = []
+    missing_optional: list[str] = []
     for column in contract.columns:
         wanted = source.source_column(column.name)
         if wanted in exact:
@@ -192,8 +204,11 @@ def _match_columns(
             present[column.name] = by_lower[wanted.lower()][0]
         elif column.required:
             missing.append((column.name, wanted))
+        else:
+            missing_optional.append(column.name)
     used = set(present.values())
-    return _ColumnMatch(present, missing, [name for name in source_columns if name not in used])
+    unexpected = [name for name in source_columns if name not in used]
+    return _ColumnMatch(present, missing, missing_optional, unexpected)
 
 
 def _missing_message(where: str, match: _ColumnMatch, source_columns: Sequence[str]) -> str:
@@ -202,9 +217,10 @@ def _missing_message(where: str, match: _ColumnMatch, source_columns: Sequence[s
         + (f" (source column {source_col!r})" if source_col != contract_col else "")
         for contract_col, source_col in match.missing_required
     ]
+    renamed = f"; unknown source columns {match.unexpected}: renamed?" if match.unexpected else ""
     return (
-        f"{where}: {', '.join(parts)} missing (rule: every required contract column must be present); "
-        f"the source has columns {list(source_columns)}"
+        f"{where}: {', '.join(parts)} missing{renamed} "
+        f"(rule: every required contract column must be present); the source has columns {list(source_columns)}"
     )
 
 
@@ -300,9 +316,87 @@ def _short_duckdb_error(error: Exception) -> str:
     return "; ".join(kept) or type(error).__name__
 
 
-def _is_empty_drop(path: str, size: int) -> bool:
-    """A drop without any data (0 bytes)."""
-    return size == 0
+def _is_empty_drop(source: TableSource, size: int) -> bool:
+    """A legitimate day without rows: a 0-byte JSON-lines file (the simulator writes those).
+
+    A CSV drop always starts with its header and a Parquet file ends with its footer, so 0 bytes there
+    is a broken export, not an empty day (a header-only CSV is one, and loads 0 rows).
+    """
+    return size == 0 and source.format == "jsonl"
+
+
+def _empty_file_message(where: str, source: TableSource) -> str:
+    if source.format == "csv":
+        return f"{where}: line 1: the file is empty, no header (rule: a csv drop starts with a header line)"
+    return f"{where}: the file is empty, 0 bytes (rule: a parquet drop is a complete parquet file)"
+
+
+def _parse_json_line(line: str) -> tuple[object, ValueError | None]:
+    """One JSON-lines line parsed: (value, None), or (None, the error)."""
+    try:
+        return _fast_json_loads(line), None
+    except ValueError as fast_error:
+        try:  # json takes a few things orjson does not (NaN, huge integers)
+            return json.loads(line), None
+        except ValueError:
+            return None, fast_error
+
+
+def _first_bad_json_line(path: str, encoding: str) -> str | None:
+    """`line N: what is wrong (rule: ...)` for the first line that is not a JSON object; None: all are.
+
+    Only on the error path: DuckDB's JSON reader reports line numbers that are off (one too high for
+    a cut-off last line or a bad byte), so the line is looked up here, once a file has failed.
+    """
+    with Path(path).open("rb") as handle:
+        for number, raw_line in enumerate(handle, start=1):
+            try:
+                line = raw_line.decode(encoding)
+            except UnicodeDecodeError as error:
+                return (
+                    f"line {number}: byte {error.start + 1} is not valid {encoding} ({error.reason}) "
+                    f"(rule: the file is {encoding})"
+                )
+            if not line.strip():
+                continue
+            record, error = _parse_json_line(line.rstrip("\r\n"))
+            if isinstance(record, dict):
+                continue
+            if isinstance(error, json.JSONDecodeError):
+                cut_off = "" if line.endswith("\n") else " (the file ends inside it: truncated?)"
+                problem = f"malformed JSON at character {error.colno}: {error.msg}{cut_off}"
+            else:
+                problem = "not a JSON object"
+            return f"line {number}: {problem} (rule: one JSON object per line)"
+    return None
+
+
+_CSV_FIELD_COUNT = re.compile(
+    r"CSV Error on Line: (\d+).*?Original Line: (.*?)\n.*?Expected Number of Columns: (\d+) Found: (\d+)",
+    re.DOTALL,
+)
+
+
+def _unreadable_file_message(source: TableSource, drop: _Drop, error: duckdb.Error) -> str:
+    """Why DuckDB could not read one drop, naming its line and, where it can, the column and the rule."""
+    if source.format == "jsonl":
+        bad_line = _first_bad_json_line(drop.path, source.encoding)
+        if bad_line:
+            return f"{drop.where}: {bad_line}"
+    if source.format == "csv":
+        fields = _CSV_FIELD_COUNT.search(str(error))
+        header = drop.reader_columns or []
+        if fields and int(fields.group(3)) == len(header):
+            line, original, found = fields.group(1), fields.group(2), int(fields.group(4))
+            if found < len(header):
+                detail = f"columns {header[found:]} missing (a cut-off last row: truncated?)"
+            else:
+                detail = f"{found - len(header)} field(s) beyond the last column {header[-1]!r}"
+            return (
+                f"{drop.where}: line {line}: {found} fields where the header has {len(header)}, {detail} "
+                f"(rule: every row has the header's fields); the line: {original[:200]!r}"
+            )
+    return f"{drop.where}: cannot be read: {_short_duckdb_error(error)}"
 
 
 JSONL_KEY_SAMPLE_LINES = 2_000
@@ -321,13 +415,7 @@ def _jsonl_keys(path: str, encoding: str, where: str) -> list[str] | None:
         for number, line in enumerate(itertools.islice(handle, JSONL_KEY_SAMPLE_LINES), start=1):
             if not line.strip():
                 continue
-            try:
-                record = _fast_json_loads(line)
-            except ValueError:
-                try:  # json takes a few things orjson does not (NaN, huge integers)
-                    record = json.loads(line)
-                except ValueError:
-                    record = None
+            record, _ = _parse_json_line(line)
             if isinstance(record, dict):
                 records += 1
                 keys.update(dict.fromkeys(record))
@@ -400,12 +488,19 @@ def _extract_files(
     ).fetchall():
         seen.setdefault(path, set()).add((size, mtime_us))
 
-    unexpected: dict[str, None] = {}
+    unexpected: dict[str, None] = {}  # both in first-seen order over the drops
+    absent: dict[str, None] = {}
     drops: list[_Drop] = []
     # sources.yaml holds an absolute glob, which Path.glob does not take.
-    for path in sorted(glob.glob(source.path, recursive=True)):  # noqa: PTH207
-        if not Path(path).is_file():
-            continue
+    matched = glob.glob(source.path, recursive=True)  # noqa: PTH207
+    paths = [path for path in sorted(matched) if Path(path).is_file()]
+    if not paths:
+        raise SourceError(
+            f"{contract.system}.{contract.name}: no file matches {source.path} "
+            "(rule: a configured file source has at least one drop)",
+            result,
+        )
+    for path in paths:
         stat = Path(path).stat()
         mtime_us = stat.st_mtime_ns // 1000
         if (stat.st_size, mtime_us) in seen.get(path, set()):
@@ -413,7 +508,7 @@ def _extract_files(
             continue
         drop = _Drop(path, stat.st_size, mtime_us, f"{contract.system}.{contract.name}: file {path}")
         try:
-            _plan_drop(conn, contract, source, drop, unexpected)
+            _plan_drop(conn, contract, source, drop, unexpected, absent)
         except SourceError as error:
             result.errors.append(str(error))
             continue
@@ -443,6 +538,7 @@ def _extract_files(
         conn.execute("commit")
     _finish_batch(conn, contract, batch_id)
     result.unexpected_columns = list(unexpected)
+    result.absent_columns = list(absent)
     if result.errors:
         count = len(result.errors)
         raise SourceError(
@@ -491,7 +587,7 @@ def _load_drops(
         try:
             loaded[drop.path] = _load_file(conn, contract, source, drop, batch_id, loaded_at)
         except duckdb.Error as error:
-            errors[drop.path] = f"{drop.where}: cannot be read: {_short_duckdb_error(error)}"
+            errors[drop.path] = _unreadable_file_message(source, drop, error)
 
 
 def _load_file(
@@ -582,13 +678,17 @@ def _plan_drop(
     source: TableSource,
     drop: _Drop,
     unexpected: dict[str, None],
+    absent: dict[str, None],
 ) -> None:
     """Find how to read one drop: its columns and their match with the contract (none: an empty drop).
 
-    Raises SourceError when a required column is missing.
+    Raises SourceError when the file is empty but must not be, or a required column is missing.
+    Adds the drop's unknown columns to `unexpected`, and its absent optional columns to `absent`.
     """
-    if _is_empty_drop(drop.path, drop.size):
+    if _is_empty_drop(source, drop.size):
         return
+    if drop.size == 0:
+        raise SourceError(_empty_file_message(drop.where, source))
     if source.format == "jsonl":
         source_columns = _jsonl_keys(drop.path, source.encoding, drop.where)
         if source_columns is None:
@@ -601,8 +701,8 @@ def _plan_drop(
     match = _match_columns(contract, source, source_columns)
     if match.missing_required:
         raise SourceError(_missing_message(drop.where, match, source_columns))
-    for name in match.unexpected:
-        unexpected.setdefault(name, None)
+    unexpected.update(dict.fromkeys(match.unexpected))
+    absent.update(dict.fromkeys(match.absent_columns))
     if source.format == "jsonl":
         # Read every contract key (a key that only appears after the sniffer's sample still lands).
         drop.reader_columns = list(
@@ -652,6 +752,55 @@ def _drop_select(contract: TableContract, source: TableSource, drops: Sequence[_
         f"cast({row_number} as bigint) as _source_row",
     ]
     return f"select {', '.join(projections)} from {reader}"
+
+
+# ---------------------------------------------------------------------------------- missing drops
+
+
+@dataclass(frozen=True)
+class LastDrop:
+    """The most recently loaded drop of a file source."""
+
+    file_path: str
+    loaded_at: dt.datetime  # UTC, naive (as `raw._loaded_files` stores it)
+
+
+def last_drop_loaded_at(conn: duckdb.DuckDBPyConnection, contract: TableContract) -> LastDrop | None:
+    """The drop of the table loaded last (of several in one load: the last path); None: none yet.
+
+    Every recorded drop counts, also a header-only one: a day without rows is still a delivery.
+    """
+    row = conn.execute(
+        f"""select file_path, loaded_at from {_state("_loaded_files")}
+            where system = ? and source_table = ?
+            order by loaded_at desc, file_path desc limit 1""",
+        [contract.system, contract.name],
+    ).fetchone()
+    return LastDrop(row[0], row[1]) if row else None
+
+
+def missing_drop_message(
+    contract: TableContract,
+    source: TableSource | None,
+    last_drop: LastDrop | None,
+    now: dt.datetime,
+    max_hours: float,
+) -> str | None:
+    """The message for a file source whose last drop is more than `max_hours` old; None: on time.
+
+    None also for databases, unconfigured tables and tables that never loaded a drop (a glob that
+    matches nothing, or only broken files, fails the extraction itself).
+    """
+    if source is None or source.kind != "files" or last_drop is None:
+        return None
+    hours = (_utc_naive(now) - _utc_naive(last_drop.loaded_at)).total_seconds() / 3600
+    if hours <= max_hours:
+        return None
+    return (
+        f"{contract.system}.{contract.name}: no new drop since {last_drop.file_path} loaded at "
+        f"{last_drop.loaded_at:%Y-%m-%d %H:%M:%S} UTC ({hours:.1f} h ago) "
+        f"(rule: a drop arrives at least every {max_hours:g} h)"
+    )
 
 
 # --------------------------------------------------------------------------------------- databases
@@ -782,6 +931,7 @@ def _extract_database(
         if match.missing_required:
             raise SourceError(_missing_message(where, match, names))
         result.unexpected_columns = match.unexpected
+        result.absent_columns = match.absent_columns
         return _stream_database(
             conn, contract, source, engine, match, source_columns, result, where, loaded_at
         )
@@ -815,6 +965,23 @@ def _fetch_chunks(
         sa.text(query), params
     )
     yield from stream.partitions(DATABASE_CHUNK_ROWS)
+
+
+def _last_source_row(conn: duckdb.DuckDBPyConnection, contract: TableContract, batch_id: str) -> int:
+    """The highest `_source_row` this batch has landed in the table (0: none).
+
+    Only a retried step has landed rows under its batch id before: the raw table is scanned then only.
+    """
+    retried = conn.execute(
+        f"select count(*) from {_state('_load_batches')} where batch_id = ? and system = ? and source_table = ?",
+        [batch_id, contract.system, contract.name],
+    ).fetchone()[0]
+    if not retried:
+        return 0
+    return conn.execute(
+        f"select coalesce(max(_source_row), 0) from {raw_table_name(contract)} where _batch_id = ?",
+        [batch_id],
+    ).fetchone()[0]
 
 
 def _stream_database(
@@ -862,8 +1029,11 @@ def _stream_database(
     select_columns = ", ".join(f"c.{_q(column)}" for column in columns)
     insert_sql = (
         f"insert into {raw} ({insert_columns}, _batch_id, _loaded_at, _source, _source_row) "
-        f"select {select_columns}, ?, ?, ?, null from _klantbeeld_chunk c"
+        f"select {select_columns}, ?, ?, ?, c.{_ROW_COLUMN} from _klantbeeld_chunk c"
     )
+    # `_source_row` numbers the batch's stream 1, 2, ... across chunks. A step retried with the same
+    # batch id continues after the rows it landed before, so the numbers stay unique in the batch.
+    rows_streamed = _last_source_row(conn, contract, result.batch_id)
     if cursor and watermark is not None:
         # Rows exactly at the watermark may have landed already: skip those with the same key and cursor.
         keys = [cursor, *[k for k in contract.primary_key if k != cursor]]
@@ -882,9 +1052,12 @@ def _stream_database(
         with engine.connect() as source_conn:
             for rows in _fetch_chunks(source_conn, query, params):
                 transposed = zip(*rows, strict=True)  # rows -> columns
-                chunk = pa.table(
-                    {column: text_array(values) for column, values in zip(columns, transposed, strict=True)}
-                )
+                arrays = {
+                    column: text_array(values) for column, values in zip(columns, transposed, strict=True)
+                }
+                arrays[_ROW_COLUMN] = pa.array(np.arange(rows_streamed + 1, rows_streamed + len(rows) + 1))
+                rows_streamed += len(rows)
+                chunk = pa.table(arrays)
                 if cursor:
                     cursor_values = chunk.column(cursor).drop_null()
                     if len(cursor_values):

@@ -63,7 +63,7 @@ def test_first_load_lands_all_rows_with_metadata_and_sets_the_watermark(warehous
         "b1",
         LOADED_AT,
         f"sqlite:///{shop_db}#orders",
-        None,
+        1,
     )
     assert warehouse.execute("select cursor_column, watermark from raw._watermarks").fetchall() == [
         ("updated_at", "2024-01-03 10:00:00")
@@ -221,3 +221,60 @@ def test_text_array_formats_database_values():
     ]
     for values, expected in cases:
         assert text_array(values).to_pylist() == expected, values
+
+
+def test_every_database_row_has_a_distinct_source_row_within_its_batch(
+    warehouse, contracts, tmp_path, monkeypatch
+):
+    # (_batch_id, _source, _source_row) identifies a raw row: numbered in stream order across chunks.
+    monkeypatch.setattr(extract, "DATABASE_CHUNK_ROWS", 2)
+    rows = [order(n, f"2024-01-01 10:00:0{n}") for n in range(5)]
+    db = make_sqlite(tmp_path / "shop.sqlite", ORDERS_DDL, rows, "orders")
+    load(warehouse, contracts, orders_source(db), "b1")
+    assert raw_rows(warehouse, "webshop__orders", "order_id, _source_row", "_source_row") == [
+        (f"O{n}", n + 1) for n in range(5)
+    ]
+
+    # b2: a row at the watermark that already landed is skipped (a gap is fine), new ones are numbered.
+    sqlite_exec(db, "update orders set updated_at = '2024-01-02 00:00:00' where order_id = 'O1'")
+    sqlite_exec(db, "insert into orders values ('O9', 'A1', 't', 'placed', 1.5, 0, '2024-01-03 00:00:00')")
+    load(warehouse, contracts, orders_source(db), "b2")
+    # A retried step with the same batch id continues the numbering instead of starting again at 1.
+    sqlite_exec(db, "insert into orders values ('O10', 'A1', 't', 'placed', 1.5, 0, '2024-01-04 00:00:00')")
+    load(warehouse, contracts, orders_source(db), "b2")
+
+    identities = warehouse.execute(
+        "select _batch_id, _source, _source_row from raw.webshop__orders order by all"
+    ).fetchall()
+    assert all(value is not None for identity in identities for value in identity)
+    assert len(set(identities)) == len(identities) == 5 + 3
+    assert [(batch, row) for batch, _, row in identities if batch == "b2"] == [
+        ("b2", 2),
+        ("b2", 3),
+        ("b2", 5),
+    ]
+    assert state_is_consistent(warehouse, "webshop", "orders")
+
+
+def test_a_renamed_required_database_column_names_the_unknown_columns(warehouse, contracts, tmp_path):
+    db = make_sqlite(
+        tmp_path / "s.sqlite",
+        "create table orders (order_nr text, ordered_at text, status text, total_amount text, updated_at text)",
+        [],
+        "orders",
+    )
+    with pytest.raises(SourceError) as caught:
+        load(warehouse, contracts, orders_source(db), "b1")
+    assert (
+        "#orders: required column 'order_id' missing; unknown source columns ['order_nr']: renamed? "
+        "(rule: every required contract column must be present)"
+    ) in str(caught.value)
+
+
+def test_absent_optional_columns_are_reported_next_to_unknown_ones(warehouse, contracts, shop_db):
+    result = load(warehouse, contracts, orders_source(shop_db), "b1")
+    optional = [c.name for c in contracts[("webshop", "orders")].columns if not c.required]
+
+    assert result.unexpected_columns == ["is_gift"]
+    absent = [name for name in optional if name not in {"account_id", "status", "total_amount"}]
+    assert absent and result.absent_columns == absent
