@@ -3,6 +3,8 @@ configuration, dbt."""
 
 from __future__ import annotations
 
+import datetime
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.dbt_project import dbt_project
 from orchestration.ingest.contract import TableContract, load_contract
 from orchestration.ingest.sources_config import TableSource, load_sources_config
-from orchestration.paths import serving_dir, sources_config_path, warehouse_path
+from orchestration.paths import data_dir, serving_dir, sources_config_path, warehouse_path
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -66,6 +68,27 @@ class ServingResource(dg.ConfigurableResource):
         return Path(self.directory)
 
 
+class QualityResource(dg.ConfigurableResource):
+    """Where validation results and Data Docs go (`<data dir>/quality`), and the clock of freshness.
+
+    `reference_time` (ISO, `KLANTBEELD_AS_OF`): the time "now" for freshness; empty: the run's clock.
+    Set it when the pipeline runs on data of a past date (a backtest, a test world).
+    """
+
+    data_dir: str
+    reference_time: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.data_dir)
+
+    def now(self) -> datetime.datetime:
+        if self.reference_time:
+            value = datetime.datetime.fromisoformat(self.reference_time)
+            return value.astimezone(datetime.UTC).replace(tzinfo=None) if value.tzinfo else value
+        return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 class SourceSystemsResource(dg.ConfigurableResource):
     """Which source systems exist and where they are: `sources.yaml` (path overridable)."""
 
@@ -86,6 +109,10 @@ def default_resources(
     return {
         "warehouse": WarehouseResource(database=str(warehouse or warehouse_path())),
         "serving": ServingResource(directory=str(serving or serving_dir())),
+        "quality": QualityResource(
+            data_dir=str(warehouse.parent if warehouse else data_dir()),
+            reference_time=os.environ.get("KLANTBEELD_AS_OF") or None,
+        ),
         "source_systems": SourceSystemsResource(config_path=str(sources_config or sources_config_path())),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

@@ -57,7 +57,8 @@ STATE_TABLES_DDL: dict[str, str] = {
         rows_loaded bigint not null,
         files_loaded integer not null,
         watermark_before varchar,
-        watermark_after varchar""",
+        watermark_after varchar,
+        validated_at timestamp""",  # when the row rules ran on the load (orchestration/quality)
     "_loaded_files": """
         system varchar not null,
         source_table varchar not null,
@@ -249,7 +250,9 @@ def _record_batch(
     ).fetchone()[0]
     if not exists:
         conn.execute(
-            f"insert into {_state('_load_batches')} values (?, ?, ?, ?, null, ?, ?, ?, ?)",
+            f"""insert into {_state("_load_batches")} (batch_id, system, source_table, started_at,
+                    finished_at, rows_loaded, files_loaded, watermark_before, watermark_after)
+                values (?, ?, ?, ?, null, ?, ?, ?, ?)""",
             [*key, started_at, rows, files, watermark_before, watermark_after],
         )
         return

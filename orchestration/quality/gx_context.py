@@ -145,7 +145,7 @@ def _outcome(item: Any, complete: bool) -> ExpectationOutcome:
     rows = details.get("unexpected_index_list") or []
     if not complete:
         rows = rows[:UNEXPECTED_SAMPLE_ROWS]
-    exception = (item.exception_info or {}).get("exception_message") if item.exception_info else None
+    exception = _exception_message(item.exception_info)
     return ExpectationOutcome(
         rule=meta.get("rule") or f"{config.type}({column or ''})",
         expectation_type=config.type,
@@ -159,6 +159,19 @@ def _outcome(item: Any, complete: bool) -> ExpectationOutcome:
         unexpected_rows=[dict(row) for row in rows],
         exception=exception,
     )
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX nests the exception of a metric under the metric's id: find the first message."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception") and info.get("exception_message"):
+        return str(info["exception_message"])
+    for value in info.values():
+        message = _exception_message(value)
+        if message:
+            return message
+    return None
 
 
 def describe_kwargs(kwargs: Mapping[str, Any]) -> str:
