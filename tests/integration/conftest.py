@@ -14,7 +14,14 @@ from orchestration.identity.evaluate import evaluate_warehouse
 from orchestration.serve.declarations import load_published_relations
 from orchestration.serve.publish import serving_database_path
 from tests.conftest import WORLD_END_DATE
-from tests.integration.pipeline import identity_map, key_history, new_source_rows, row_counts, run_nightly
+from tests.integration.pipeline import (
+    identity_map,
+    key_history,
+    landed_counts,
+    new_source_rows,
+    row_counts,
+    run_nightly,
+)
 from tests.integration.planted import plant_customers
 from tests.integration.serving_reader import reader_looping
 from tests.unit.serve.serving_helpers import serving_state
@@ -53,12 +60,12 @@ def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFa
     warehouse = data_dir / "warehouse.duckdb"
     runs: dict = {"data_dir": data_dir}
     runs["first"] = run_nightly(data_dir)
-    runs["raw_after_first"] = row_counts(data_dir, "raw")
+    runs["raw_after_first"] = landed_counts(data_dir)
     runs["staging_after_first"] = row_counts(data_dir, "staging")
     runs["identity_quality_after_first"] = evaluate_warehouse(data_dir, scopes=("profile", "all"))
     runs["identity_map_after_first"] = identity_map(data_dir)
     runs["second"] = run_nightly(data_dir)
-    runs["raw_after_second"] = row_counts(data_dir, "raw")
+    runs["raw_after_second"] = landed_counts(data_dir)
     runs["identity_map_after_second"] = identity_map(data_dir)
     runs["key_history_after_second"] = key_history(data_dir)
     simulator.advance(data_dir, days=1)
@@ -73,7 +80,7 @@ def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFa
         runs["third"] = run_nightly(data_dir)
         time.sleep(2)  # a few more reads, of the new publication
     runs["reader"] = reader
-    runs["raw_after_third"] = row_counts(data_dir, "raw")
+    runs["raw_after_third"] = landed_counts(data_dir)
     runs["identity_map_after_third"] = identity_map(data_dir)
     runs["key_history_after_third"] = key_history(data_dir)
 

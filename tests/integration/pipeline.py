@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,12 +35,26 @@ def data_dir_env(data_dir: Path):
             os.environ["KLANTBEELD_DATA_DIR"] = previous
 
 
+def world_reference_time(data_dir: Path) -> str | None:
+    """The morning after the simulated world's last published day: "now" for freshness checks of a
+    test world (its data ends in the past). Read from the simulator's manifest, by tests only."""
+    manifest = data_dir / "sources" / "_truth" / "manifest.json"
+    if not manifest.exists():
+        return None
+    last_day = dt.date.fromisoformat(json.loads(manifest.read_text())["published_through"])
+    return f"{last_day + dt.timedelta(days=1)}T06:00:00"
+
+
 def run_nightly(
     data_dir: Path, sources_config: Path | None = None, raise_on_error: bool = True
 ) -> dg.ExecuteInProcessResult:
-    """Materialize everything the nightly job materializes, with the resources pointed at `data_dir`."""
+    """Materialize everything the nightly job materializes, with the resources pointed at `data_dir`,
+    as on the morning after the world's last day."""
     with data_dir_env(data_dir):
         resources = default_resources(warehouse=data_dir / "warehouse.duckdb", sources_config=sources_config)
+        resources["quality"] = resources["quality"].model_copy(
+            update={"reference_time": world_reference_time(data_dir)}
+        )
         job = defs.resolve_job_def("nightly")
         return job.execute_in_process(
             resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error
@@ -55,6 +71,13 @@ def row_counts(data_dir: Path, schema: str) -> dict[str, int]:
             name: conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
             for (name,) in tables
         }
+
+
+def landed_counts(data_dir: Path) -> dict[str, int]:
+    """Rows landed per raw table: those that passed (in raw) plus those held in quarantine."""
+    raw = row_counts(data_dir, "raw")
+    held = row_counts(data_dir, "quarantine")
+    return {table: rows + held.get(table, 0) for table, rows in raw.items()}
 
 
 def new_source_rows(data_dir: Path, warehouse: Path) -> dict[str, int]:
