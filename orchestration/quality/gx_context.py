@@ -9,11 +9,15 @@ project's stores: suites from `expectations/suites/`, validation results and Dat
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import string
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -189,12 +193,105 @@ def _result_path(data_dir: Path, result: Any) -> Path | None:
     return matches[-1] if matches else None
 
 
-def build_data_docs(data_dir: Path) -> Path:
-    """Render the Data Docs site (static HTML, readable offline) and return its index page."""
+RESULTS_KEPT_DAYS = 30
+_REMOTE_ASSET = re.compile(
+    r"<script[^>]+src=\"https?://[^\"]*\"[^>]*>\s*</script>|<link[^>]+href=\"https?://[^\"]*\"[^>]*>", re.I
+)
+
+
+def build_data_docs(data_dir: Path, run_name: str | None = None) -> Path:
+    """Render the Data Docs and return the page to open (`quality/data_docs/klantbeeld.html`).
+
+    With `run_name` (a nightly run): GX pages only for that run's failed validations (a full GX build
+    costs ~20 s and grows with the history); without: GX's whole site, suites included.
+    GX's pages load their styles and scripts from CDNs, and its index page is drawn by one of those
+    scripts. The network may be closed, so the pages are rewritten to use only GX's local stylesheet,
+    and klantbeeld.html lists every validation as plain HTML linking to GX's (server-rendered) pages.
+    Results older than RESULTS_KEPT_DAYS are removed first, so the docs do not grow without end.
+    """
+    _prune_results(data_dir)
     context = quality_context(data_dir)
-    context.build_data_docs()
+    if run_name is None:
+        context.build_data_docs()
+    else:
+        store = context.validation_results_store
+        keys = [key for key in store.list_keys() if key.run_id.run_name == run_name]
+        failed = [key for key in keys if not store.get(key).success]
+        if failed:
+            context.build_data_docs(resource_identifiers=failed, build_index=False)
+    site = data_dir / "quality" / "data_docs"
+    site.mkdir(parents=True, exist_ok=True)
+    for page in site.rglob("*.html"):
+        _make_offline(page, site)
+    _write_index(data_dir, site)
     return data_docs_index(data_dir)
 
 
 def data_docs_index(data_dir: Path) -> Path:
-    return data_dir / "quality" / "data_docs" / "index.html"
+    return data_dir / "quality" / "data_docs" / "klantbeeld.html"
+
+
+def _prune_results(data_dir: Path) -> None:
+    cutoff = time.time() - RESULTS_KEPT_DAYS * 86400
+    for folder in ("validations", "data_docs/validations"):
+        for path in (data_dir / "quality" / folder).rglob("*"):
+            if path.is_file() and path.suffix in (".json", ".html") and path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
+def _make_offline(page: Path, site: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    if "https://" not in text:
+        return
+    local_css = Path(
+        os.path.relpath(site / "static" / "styles" / "data_docs_default_styles.css", page.parent)
+    )
+    text = _REMOTE_ASSET.sub("", text)
+    text = text.replace("</head>", f'<link rel="stylesheet" href="{local_css.as_posix()}"></head>', 1)
+    page.write_text(text, encoding="utf-8")
+
+
+def _write_index(data_dir: Path, site: Path) -> None:
+    """klantbeeld.html: every stored validation, newest first, with its GX page."""
+    rows = []
+    for result_file in (data_dir / "quality" / "validations").rglob("*.json"):
+        try:
+            result = json.loads(result_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        relative = result_file.relative_to(data_dir / "quality" / "validations").with_suffix(".html")
+        page = site / "validations" / relative
+        run = (result.get("meta") or {}).get("run_id") or {}
+        stats = result.get("statistics") or {}
+        rows.append(
+            (
+                str(run.get("run_time", "")),
+                result.get("suite_name", ""),
+                bool(result.get("success")),
+                int(stats.get("unsuccessful_expectations") or 0),
+                int(stats.get("evaluated_expectations") or 0),
+                str(run.get("run_name") or ""),
+                page.relative_to(site).as_posix() if page.exists() else None,
+            )
+        )
+    rows.sort(reverse=True)
+    lines = []
+    for when, suite, ok, failed, evaluated, run, link in rows:
+        status, css = ("passed", "ok") if ok else ("FAILED", "failed")
+        details = f'<a href="{escape(link)}">details</a>' if link else ""
+        lines.append(
+            f'<tr class="{css}"><td>{escape(when[:19])}</td><td>{escape(suite)}</td><td>{status}</td>'
+            f"<td>{failed} of {evaluated}</td><td>{escape(run)}</td><td>{details}</td></tr>"
+        )
+    body = "\n".join(lines)
+    (site / "klantbeeld.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>klantbeeld data quality</title>'
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em}tr.failed td{background:#fde8e8}</style></head><body>"
+        "<h1>klantbeeld data quality</h1><p>Validations of the last "
+        f"{RESULTS_KEPT_DAYS} days, newest first (run = Dagster run id). "
+        'Suites: <a href="index.html">Great Expectations index</a> (needs a network for its scripts).</p>'
+        "<table><tr><th>time (UTC)</th><th>suite</th><th>result</th><th>expectations failed</th>"
+        f"<th>run</th><th></th></tr>{body}</table></body></html>\n",
+        encoding="utf-8",
+    )

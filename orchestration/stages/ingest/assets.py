@@ -21,6 +21,7 @@ from orchestration.quality.checks import (
     row_check_result,
     row_validation_metadata,
 )
+from orchestration.quality.gx_context import build_data_docs
 from orchestration.quality.loads import validate_deliveries
 from orchestration.quality.quarantine import validate_loads
 from orchestration.resources import QualityResource, SourceSystemsResource, WarehouseResource
@@ -96,6 +97,8 @@ def build_extraction_asset(contract: TableContract) -> dg.AssetsDefinition:
                 f"{contract.system}.{contract.name}: {validation.rows_quarantined} row(s) quarantined "
                 f"in quarantine.{contract.raw_table}: {validation.quarantined_per_rule}"
             )
+        if validation.failures or not deliveries.success:
+            build_data_docs(quality.path, run_name=context.run_id)  # pages of what failed, offline
         metadata = load_metadata(contract, result)
         metadata.update(row_validation_metadata(validation, quality.path))
         yield dg.MaterializeResult(metadata=metadata)
