@@ -18,7 +18,7 @@ LOAD_METADATA_COLUMNS: dict[str, str] = {
     "_batch_id": "varchar",  # the load (one Dagster run step) that brought the row
     "_loaded_at": "timestamp",  # UTC time of that load
     "_source": "varchar",  # the file path, or `<database url without password>#<table>`
-    "_source_row": "bigint",  # 1-based data row in the file (header excluded); null for databases
+    "_source_row": "bigint",  # 1-based data row in the file (header excluded), or position in the database read
 }
 
 
