@@ -31,6 +31,10 @@ def sources_config_path() -> Path:
     return Path(os.environ.get("KLANTBEELD_SOURCES_CONFIG") or DEFAULT_SOURCES_CONFIG).resolve()
 
 
+# Inside a data directory: the Data Docs page listing every validation (orchestration/quality/gx_context.py).
+DATA_DOCS_PAGE = Path("quality", "data_docs", "klantbeeld.html")
+
+
 def quality_dir() -> Path:
     """What data-quality runs produce: GX validation results and the Data Docs site."""
     return data_dir() / "quality"

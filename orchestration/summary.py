@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.paths import data_dir, serving_dir, warehouse_path
+from orchestration.paths import DATA_DOCS_PAGE, data_dir, serving_dir, warehouse_path
 from orchestration.serve.publish import parquet_audience_dir, serving_database_path
 
 
@@ -26,7 +26,9 @@ def main() -> None:
     if not path.exists():
         raise SystemExit(f"No warehouse at {path}: run `make demo` first.")
     with duckdb.connect(str(path), read_only=True) as conn:
-        counts = table_row_counts(conn, ("raw", "staging", "identity", "reference", "marts", "bi"))
+        counts = table_row_counts(
+            conn, ("raw", "quarantine", "staging", "identity", "reference", "marts", "bi")
+        )
     width = max(len(f"{schema}.{table}") for schema, table, _ in counts)
     print("\nWarehouse tables (rows):")
     for schema, table, rows in counts:
@@ -41,6 +43,8 @@ def main() -> None:
         f"    restricted:   {serving_database_path(serving_dir(), 'restricted')}  (full profile, mode 0600)\n"
         f"    parquet:      {parquet_audience_dir(serving_dir(), '<audience>')}/current/<table>.parquet\n"
         "                  (read-only copies of the last successful run: query them any time)\n"
+        f"  data quality:   {data_dir() / DATA_DOCS_PAGE}  (Data Docs, docs/quality.md)\n"
+        "                  quarantined rows: schema quarantine; `python -m orchestration.quality status`\n"
         f"  run history:    {data_dir() / 'dagster'}\n"
         "\nOpen the Dagster UI with `make ui`, then http://127.0.0.1:3000 "
         "(Assets shows the graph, Runs this run)."

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.paths import DATA_DOCS_PAGE, EXPECTATIONS_DIR
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -228,7 +228,7 @@ def build_data_docs(data_dir: Path, run_name: str | None = None) -> Path:
 
 
 def data_docs_index(data_dir: Path) -> Path:
-    return data_dir / "quality" / "data_docs" / "klantbeeld.html"
+    return data_dir / DATA_DOCS_PAGE
 
 
 def _prune_results(data_dir: Path) -> None:
