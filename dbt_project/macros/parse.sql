@@ -100,7 +100,11 @@
     {%- set local = "coalesce(try_cast(" ~ text ~ " as timestamp), try_strptime(" ~ text ~ ", '%d-%m-%Y %H:%M:%S'))" -%}
     case
         when regexp_matches({{ text }}, '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$')
-            then timezone('UTC', try_cast({{ text }} as timestamptz))
+            {#- DuckDB's cast rejects a space before the offset and a lower-case z: retry without them -#}
+            then timezone('UTC', coalesce(
+                try_cast({{ text }} as timestamptz),
+                try_cast(regexp_replace(regexp_replace({{ text }}, ' ?[zZ]$', '+00:00'), ' ([+-][0-9]{2}(:?[0-9]{2})?)$', '\1') as timestamptz)
+            ))
         {%- if timezone | upper == 'UTC' %}
         else {{ local }}
         {%- else %}

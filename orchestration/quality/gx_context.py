@@ -14,6 +14,7 @@ import os
 import re
 import string
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,8 +30,10 @@ from orchestration.paths import DATA_DOCS_PAGE, EXPECTATIONS_DIR
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import great_expectations as gx
+from great_expectations.core.expectation_suite import expectationSuiteSchema
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import DataContextConfig
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 DATASOURCE = "klantbeeld"
 BATCH_DEFINITION = "frame"
@@ -52,6 +55,44 @@ def quality_context(data_dir: Path) -> Any:
     context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(**config))
     context.data_sources.add_pandas(DATASOURCE)
     return context
+
+
+_SUITE_ID_NAMESPACE = uuid.UUID("5e0c1f4e-9a57-4c83-b2a3-6b1d1c5e7a10")
+
+
+def canonical_suite_json(document: Mapping[str, Any]) -> str:
+    """A suite as the GX store writes it, with ids derived from the suite name and each rule.
+
+    GX re-saves a suite it validates; a file already in this form is re-saved byte for byte, so a
+    run never changes a file in the repository. Authoring shortcuts are accepted: `severity` and
+    `description` inside `meta` move to GX's own fields.
+    """
+    name = document["name"]
+    configurations = []
+    for expectation in document.get("expectations", []):
+        meta = dict(expectation.get("meta") or {})
+        severity = expectation.get("severity") or meta.pop("severity", "critical")
+        description = expectation.get("description") or meta.pop("description", None)
+        meta.pop("severity", None)
+        meta.pop("description", None)
+        configurations.append(
+            ExpectationConfiguration(
+                type=expectation["type"],
+                kwargs=dict(expectation["kwargs"]),
+                meta=meta or None,
+                severity=severity,
+                description=description,
+                notes=expectation.get("notes"),
+            ).to_domain_obj()
+        )
+    suite = gx.ExpectationSuite(name=name, expectations=configurations, meta=dict(document.get("meta") or {}))
+    suite.id = str(uuid.uuid5(_SUITE_ID_NAMESPACE, name))
+    for position, expectation in enumerate(suite.expectations):
+        rule = (expectation.meta or {}).get("rule") or str(position)
+        expectation.id = str(uuid.uuid5(_SUITE_ID_NAMESPACE, f"{name}/{rule}"))
+    serialized = json.loads(expectationSuiteSchema.dumps(suite.to_json_dict()))
+    serialized["notes"] = document.get("notes")  # the store writes it, also when empty
+    return json.dumps(serialized, indent=2, sort_keys=True)
 
 
 def suite_names(prefix: str = "") -> list[str]:
@@ -146,17 +187,19 @@ def _outcome(item: Any, complete: bool) -> ExpectationOutcome:
     meta = config.meta or {}
     column = kwargs.get("column")
     details = item.result or {}
-    rows = details.get("unexpected_index_list") or []
+    # COMPLETE results list every failing row; SUMMARY only a sample, under another name
+    rows = details.get("unexpected_index_list") or details.get("partial_unexpected_index_list") or []
     if not complete:
         rows = rows[:UNEXPECTED_SAMPLE_ROWS]
     exception = _exception_message(item.exception_info)
+    severity = getattr(config, "severity", None)
     return ExpectationOutcome(
         rule=meta.get("rule") or f"{config.type}({column or ''})",
         expectation_type=config.type,
         column=column,
-        severity=meta.get("severity", "critical"),
+        severity=str(getattr(severity, "value", severity) or "critical"),
         success=bool(item.success),
-        description=meta.get("description") or describe_kwargs(kwargs),
+        description=getattr(config, "description", None) or describe_kwargs(kwargs),
         element_count=details.get("element_count"),
         unexpected_count=details.get("unexpected_count"),
         observed_value=details.get("observed_value"),

@@ -61,7 +61,9 @@ def typed_expression(column: ColumnSpec, expr: str, text_format: str | None = No
         # Offset-less times stay as written (local or UTC): validity and the day are what is checked.
         return (
             f"case when regexp_matches({text}, '{_OFFSET_PATTERN}') "
-            f"then timezone('UTC', try_cast({text} as timestamptz)) "
+            f"then timezone('UTC', coalesce(try_cast({text} as timestamptz), "
+            f"try_cast(regexp_replace(regexp_replace({text}, ' ?[zZ]$', '+00:00'), "
+            f"' ([+-][0-9]{{2}}(:?[0-9]{{2}})?)$', '\\1') as timestamptz))) "
             f"else coalesce(try_cast({text} as timestamp), try_strptime({text}, '%d-%m-%Y %H:%M:%S')) end"
         )
     if column.type == "boolean":

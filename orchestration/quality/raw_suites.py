@@ -14,20 +14,20 @@ only writes the first version of a missing suite from the landing contract and t
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from orchestration.ingest.contract import TableContract, load_contract
 from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.quality.gx_context import canonical_suite_json
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 
-EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}$"  # as staging's is_valid_email
+EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+(?:[.][a-z0-9-]+)*[.][a-z]{2,}$"  # as staging's is_valid_email
 POSTCODE_PATTERN = r"^[1-9][0-9]{3} ?[A-Za-z]{2}$"
 POSTCODE4_PATTERN = r"^[1-9][0-9]{3}$"
 # As typed by people: +31 6 1234 5678, 06-12345678, 0031 20 123 4567, (020) 1234567.
-PHONE_PATTERN = r"^(\+|00)?[0-9 ()./-]{8,20}$"
+PHONE_PATTERN = r"^(?:\+|00)?[0-9 ()./-]{8,20}$"
 
 EMAIL_COLUMNS = {"email", "guest_email"}
 POSTCODE_COLUMNS = {"postcode", "shipping_postcode"}
@@ -125,7 +125,9 @@ def _expectation(kind: str, rule: str, severity: str, description: str, **kwargs
     return {
         "type": kind,
         "kwargs": kwargs,
-        "meta": {"rule": rule, "severity": severity, "description": description},
+        "meta": {"rule": rule},
+        "severity": severity,
+        "description": description,
     }
 
 
@@ -395,7 +397,7 @@ def write_suites(overwrite: bool = False) -> list[Path]:
             if path.exists() and not overwrite:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(suite, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            path.write_text(canonical_suite_json(suite), encoding="utf-8")
             written.append(path)
     return written
 

@@ -125,11 +125,6 @@ def test_typed_expression_reads_text_as_staging_documents(column_type, text_form
     assert dict(zip([*expected, "<NULL>"], values, strict=True)) == {**expected, "<NULL>": None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: the offset pattern allows a space before the offset and a lower-case z, "
-    "but DuckDB's timestamptz cast does not read them, so staging and the frame give NULL",
-)
 @pytest.mark.parametrize(
     ("text", "utc"),
     [

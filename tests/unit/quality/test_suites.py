@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.ingest.contract import TableContract, load_contract
 from orchestration.quality import raw_suites
-from orchestration.quality.gx_context import SEVERITIES, quality_context, suite_names
+from orchestration.quality.gx_context import SEVERITIES, canonical_suite_json, quality_context, suite_names
 from orchestration.quality.loads import FRAME_COLUMNS
 from orchestration.quality.raw_batch import frame_columns
 from orchestration.quality.raw_suites import suite_path
@@ -81,15 +81,16 @@ def test_every_column_an_expectation_names_is_in_the_frame(suite, columns):
 
 @pytest.mark.parametrize(("suite", "columns"), SUITES, ids=[name for name, _ in SUITES])
 def test_every_expectation_has_a_severity_a_unique_rule_and_a_description(suite, columns):
+    """GX's own `severity` and `description` fields, and `meta.rule`."""
     problems = []
     rules: list[str] = []
     for number, expectation in enumerate(suite_document(suite)["expectations"]):
         meta = expectation.get("meta") or {}
         where = f"{suite_path(suite)}: expectation {number} ({expectation['type']})"
-        if meta.get("severity") not in SEVERITIES:
-            problems.append(f"{where}: meta.severity {meta.get('severity')!r} not in {SEVERITIES}")
-        if not str(meta.get("description") or "").strip():
-            problems.append(f"{where}: no meta.description")
+        if expectation.get("severity") not in SEVERITIES:
+            problems.append(f"{where}: severity {expectation.get('severity')!r} not in {SEVERITIES}")
+        if not str(expectation.get("description") or "").strip():
+            problems.append(f"{where}: no description")
         if not str(meta.get("rule") or "").strip():
             problems.append(f"{where}: no meta.rule")
         rules.append(meta.get("rule"))
@@ -158,3 +159,11 @@ def test_drafted_suites_fit_their_frames(monkeypatch, tmp_path):
         document = json.loads(raw_suites.suite_path(name).read_text(encoding="utf-8"))
         for expectation in document["expectations"]:
             assert named_columns(expectation) <= set(columns), (name, expectation)
+
+
+@pytest.mark.parametrize(("suite", "columns"), SUITES, ids=[name for name, _ in SUITES])
+def test_every_suite_file_is_in_the_form_gx_saves(suite, columns):
+    """GX re-saves the suites it runs: a file in its canonical form stays byte-identical (a run never
+    leaves the repository modified)."""
+    text = suite_path(suite).read_text(encoding="utf-8")
+    assert canonical_suite_json(json.loads(text)) == text
