@@ -15,8 +15,9 @@ validation scales with the warehouse (1,000,000 people, tens of millions of touc
 Either may add `"parameters": {name: scalar sql}`: values computed before validation that the
 expectations use as `{"$PARAMETER": name}` (the row count of `identity.dim_customer`, today's date).
 
-Every expectation carries `meta: {severity, rule, description}`; critical failures block the
-publication, warnings are recorded (orchestration/stages/quality/mart_checks.py).
+Every expectation has GX's `severity` (critical: blocks the publication; warning: recorded) and
+`description`, and `meta.rule`, its short name (orchestration/stages/quality/mart_checks.py). The
+files are in the form GX saves (`canonical_suite_json`), so a run leaves them unchanged.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.quality.gx_context import UNEXPECTED_SAMPLE_ROWS, SuiteOutcome, run_suite
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
-MAX_CELL_CHARS = 80  # keeps the markdown tables readable in the Dagster UI
+MAX_CELL_CHARS = 120  # keeps the markdown tables readable in the Dagster UI
+MARKDOWN_METADATA = frozenset({"failed_expectations", "failing_rows"})  # check_metadata's markdown values
 
 
 class MartSuiteError(ValueError):
@@ -108,7 +110,12 @@ def validate_mart(
     for failed in outcome.failed():
         sample = failing_rows.get(failed.column or "")
         if sample and not failed.unexpected_rows:
-            failed.unexpected_rows = sample_rows(conn, suite_meta["relation"], sample)
+            try:
+                failed.unexpected_rows = sample_rows(conn, suite_meta["relation"], sample)
+            except duckdb.Error as error:  # the validation stands; only its example rows are missing
+                failed.unexpected_rows = [
+                    {"sample_error": f"{suite_path(suite_name)}: failing_rows.{failed.column}: {error}"}
+                ]
     return outcome
 
 
@@ -142,23 +149,23 @@ def expected_by_rule(suite_name: str) -> dict[str, str]:
     expected: dict[str, str] = {}
     for expectation in load_suite(suite_name).get("expectations", []):
         kwargs = expectation.get("kwargs", {})
-        rule = (expectation.get("meta") or {}).get(
-            "rule"
-        ) or f"{expectation['type']}({kwargs.get('column', '')})"
+        # the same fallback name as gx_context gives an expectation without meta.rule
+        default_rule = f"{expectation['type']}({kwargs.get('column', '')})"
+        rule = (expectation.get("meta") or {}).get("rule") or default_rule
         shown = {
-            key: value
+            # GX saves a row condition as {"pass_through_filter": "<pandas condition>", ...}
+            key: value.get("pass_through_filter", value) if isinstance(value, Mapping) else value
             for key, value in kwargs.items()
             if key not in ("column", "condition_parser", "result_format") and value is not None
         }
-        if isinstance(shown.get("row_condition"), Mapping):
-            shown["row_condition"] = shown["row_condition"].get("pass_through_filter")
         expected[rule] = ", ".join(f"{key}={value}" for key, value in shown.items())
     return expected
 
 
 def check_metadata(outcome: SuiteOutcome) -> dict[str, Any]:
     """What an asset check shows: counts, a markdown table of failed expectations and of sample
-    failing rows, the stored validation result. Plain values: markdown as `str`, paths as `Path`."""
+    failing rows, the stored validation result. Plain values: markdown (keys in MARKDOWN_METADATA) as
+    `str`, paths as `Path`, counts as `int`."""
     critical = outcome.failed("critical")
     warnings = outcome.failed("warning")
     metadata: dict[str, Any] = {
@@ -180,49 +187,47 @@ def check_metadata(outcome: SuiteOutcome) -> dict[str, Any]:
 
 def failed_expectations_markdown(outcome: SuiteOutcome) -> str:
     expected = expected_by_rule(outcome.suite)
-    lines = [
-        "| rule | severity | column | expected | observed | unexpected rows | description |",
-        "|---|---|---|---|---|---:|---|",
-    ]
+    rows = []
     for failed in sorted(outcome.failed(), key=lambda o: (o.severity != "critical", o.rule)):
-        observed = failed.exception or failed.observed_value
         unexpected = "" if failed.unexpected_count is None else f"{failed.unexpected_count:,}"
         if failed.unexpected_count is not None and failed.element_count:
             unexpected += f" of {failed.element_count:,}"
-        cells = [
-            failed.rule,
-            failed.severity,
-            failed.column or "",
-            expected.get(failed.rule, ""),
-            "" if observed is None else str(observed),
-            unexpected,
-            failed.description,
-        ]
-        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
-    return "\n".join(lines)
+        rows.append(
+            [
+                failed.rule,
+                failed.severity,
+                failed.column,
+                expected.get(failed.rule),
+                failed.exception or failed.observed_value,
+                unexpected,
+                failed.description,
+            ]
+        )
+    header = ["rule", "severity", "column", "expected", "observed", "unexpected rows", "description"]
+    return _markdown_table(header, rows)
 
 
 def failing_rows_markdown(outcome: SuiteOutcome) -> str:
-    """One small table of sample rows per failed expectation that has them."""
+    """One small table of sample rows per failed expectation that has them, the row's identity
+    (`index_columns`) first."""
+    index_columns = suite_frame_spec(outcome.suite).get("index_columns") or []
     sections: list[str] = []
     for failed in outcome.failed():
         if not failed.unexpected_rows:
             continue
-        columns = list(dict.fromkeys(key for row in failed.unexpected_rows for key in row))
-        lines = [
-            f"**{failed.rule}** ({failed.severity}, `{failed.column}`)",
-            "",
-            "| " + " | ".join(_cell(column) for column in columns) + " |",
-            "|" + "---|" * len(columns),
-        ]
-        lines += [
-            "| " + " | ".join(_cell("" if row.get(c) is None else str(row.get(c))) for c in columns) + " |"
-            for row in failed.unexpected_rows
-        ]
-        sections.append("\n".join(lines))
+        seen = [key for row in failed.unexpected_rows for key in row]
+        columns = [c for c in dict.fromkeys([*index_columns, *seen]) if c in seen]
+        table = _markdown_table(columns, [[row.get(c) for c in columns] for row in failed.unexpected_rows])
+        sections.append(f"**{failed.rule}** ({failed.severity}, `{failed.column}`)\n\n{table}")
     return "\n\n".join(sections)
 
 
-def _cell(value: str) -> str:
-    text = str(value).replace("|", "\\|").replace("\n", " ")
+def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
