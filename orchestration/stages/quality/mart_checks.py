@@ -83,7 +83,8 @@ def check_result(
             check_name=check_key.name,
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=f"suite {suite_path(suite)} could not run on {suite}: {outcome}",
+            description=f"{suite_path(suite).relative_to(EXPECTATIONS_DIR.parent)} could not run on "
+            f"{suite}: {outcome}",
         )
     critical = outcome.failed("critical")
     metadata = dagster_metadata(check_metadata(outcome))

@@ -386,3 +386,27 @@ def test_mart_checks_run_the_suite_and_hold_back_the_publication_on_a_critical_f
     assert ("one_row_per_order_key" in failed) is duplicate
     assert "no_negative_revenue" in failed
     assert Path(evaluation.metadata["data_docs"].value).is_file()
+
+
+def test_a_suite_that_cannot_run_fails_its_check_with_error_naming_the_suite_and_relation(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    orders_key = dg.AssetKey(["bi", "fct_orders"])
+
+    @dg.asset(key=orders_key)
+    def fct_orders() -> None:
+        duckdb.connect(str(warehouse)).close()  # the model "built" nothing: no bi.fct_orders
+
+    result = dg.materialize(
+        [fct_orders, mart_expectation_checks({orders_key: "bi.fct_orders"})],
+        resources={
+            "warehouse": WarehouseResource(database=str(warehouse)),
+            "quality": QualityResource(data_dir=str(tmp_path)),
+        },
+        raise_on_error=False,
+    )
+
+    [evaluation] = result.get_asset_check_evaluations()
+    assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert evaluation.description.startswith(
+        "expectations/suites/bi/fct_orders.json could not run on bi.fct_orders: Catalog Error"
+    )
