@@ -314,3 +314,32 @@ def test_load_time_sets_the_suite_parameters(receipts_contract):
         "latest_allowed_time": "2024-03-02 02:00:00",
         "load_date": "2024-03-01 00:00:00",
     }
+
+
+def test_the_reprocess_job_releases_a_fixed_row_from_the_ui(tmp_path, validated_drop, quality_data_dir):
+    """The `reprocess_quarantine` job (launched from the UI with the tables in its run config)."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.resources import QualityResource, WarehouseResource
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(validated_drop.warehouse_file, warehouse)
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("update quarantine.pos__receipts set total_amount = '5,00' where _source_row = 2")
+
+    result = defs.resolve_job_def("reprocess_quarantine").execute_in_process(
+        resources={
+            "warehouse": WarehouseResource(database=str(warehouse)),
+            "quality": QualityResource(data_dir=str(quality_data_dir)),
+        },
+        run_config={"ops": {"reprocess_quarantined_rows": {"config": {"tables": ["pos.receipts"]}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+    assert result.success
+    assert result.output_for_node("reprocess_quarantined_rows") == 1
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.pos__receipts where receipt_id = 'R2'").fetchone() == (
+            1,
+        )
