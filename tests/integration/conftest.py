@@ -14,6 +14,7 @@ from orchestration.identity.evaluate import evaluate_warehouse
 from orchestration.serve.declarations import load_published_relations
 from orchestration.serve.publish import serving_database_path
 from tests.conftest import WORLD_END_DATE
+from tests.integration.bad_input import copy_world, landed_fingerprint, plant_bad_rows, plant_broken_inputs
 from tests.integration.pipeline import (
     identity_map,
     key_history,
@@ -84,12 +85,33 @@ def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFa
     runs["identity_map_after_third"] = identity_map(data_dir)
     runs["key_history_after_third"] = key_history(data_dir)
 
-    # A drop that lost a required column: its extraction asset fails, so dbt and the publication skip.
-    failing = data_dir.parent / "failing"
-    shutil.copytree(data_dir, failing)
-    broken = failing / "sources" / "pos" / "receipts" / "receipts_2099-01-01.csv"
-    broken.write_text("receipt_id,store_id,receipt_ts\nR-X1,S01,2099-01-01 10:00:00\n", encoding="utf-8")
+    # A drop that lost a required column and nine other bad inputs, each in its own table, on a copy
+    # a day later (tests/integration/test_bad_input.py): their extraction assets fail (a new column
+    # only warns), so dbt and the publication skip and the serving files stay as they were.
+    failing = copy_world(data_dir, data_dir.parent / "failing")
+    simulator.advance(failing, days=1)
+    runs["broken_inputs"] = plant_broken_inputs(failing)
+    runs["failing_dir"] = failing
+    runs["landed_before_failure"] = landed_fingerprint(failing)
     runs["serving_before_failure"] = serving_state(failing / "serving")
     runs["failed"] = run_nightly(failing, raise_on_error=False)
     runs["serving_after_failure"] = serving_state(failing / "serving")
     return runs
+
+
+@pytest.fixture(scope="session")
+def bad_rows_run(nightly_runs: dict) -> dict:
+    """The nightly job a day after `nightly_runs`' third run, on a copy, with bad rows planted in the
+    new drops and the source databases next to valid ones (tests/integration/bad_input.py): what the
+    sources hold that is new, the serving files before and after, and the run."""
+    import simulator
+
+    data_dir = copy_world(nightly_runs["data_dir"], nightly_runs["data_dir"].parent / "bad-rows")
+    assert landed_counts(data_dir) == nightly_runs["raw_after_third"], "the shared world changed after run 3"
+    simulator.advance(data_dir, days=1)
+    run: dict = {"data_dir": data_dir, "planted": plant_bad_rows(data_dir)}
+    run["expected_new_rows"] = new_source_rows(data_dir, data_dir / "warehouse.duckdb")
+    run["serving_before"] = serving_state(data_dir / "serving")
+    run["result"] = run_nightly(data_dir, raise_on_error=False)
+    run["serving_after"] = serving_state(data_dir / "serving")
+    return run
