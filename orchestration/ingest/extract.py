@@ -399,7 +399,13 @@ def _unreadable_file_message(source: TableSource, drop: _Drop, error: duckdb.Err
                 f"{drop.where}: line {line}: {found} fields where the header has {len(header)}, {detail} "
                 f"(rule: every row has the header's fields); the line: {original[:200]!r}"
             )
-    return f"{drop.where}: cannot be read: {_short_duckdb_error(error)}"
+    message = _short_duckdb_error(error)
+    if "encod" in message.lower() or "utf-8" in message.lower():
+        return (
+            f"{drop.where}: cannot be read: {message} (rule: a drop is encoded as {source.encoding}; "
+            "another encoding is set per table with `encoding:` in sources.yaml)"
+        )
+    return f"{drop.where}: cannot be read: {message}"
 
 
 JSONL_KEY_SAMPLE_LINES = 2_000
@@ -703,7 +709,9 @@ def _plan_drop(
         source_columns = [row[0] for row in described]
     match = _match_columns(contract, source, source_columns)
     if match.missing_required:
-        raise SourceError(_missing_message(drop.where, match, source_columns))
+        # where the columns are named: the header line of a csv, the first records of JSON lines
+        place = {"csv": "line 1 (the header)", "jsonl": "the records' keys"}.get(source.format, "the schema")
+        raise SourceError(_missing_message(f"{drop.where}: {place}", match, source_columns))
     unexpected.update(dict.fromkeys(match.unexpected))
     absent.update(dict.fromkeys(match.absent_columns))
     if source.format == "jsonl":

@@ -164,7 +164,14 @@ def plant_non_utf8_csv(data_dir: Path, system: str, table: str, column: str) -> 
     rows[1][column] = "klacht über levering"
     path = redelivery_path(data_dir, system, table)
     path.write_bytes(csv_text(header, rows).encode("latin-1"))
-    return BrokenInput("non-UTF-8 csv", system, table, path, line=3, message_parts=("not utf-8",))
+    return BrokenInput(
+        "non-UTF-8 csv",
+        system,
+        table,
+        path,
+        line=3,
+        message_parts=("not utf-8", "rule: a drop is encoded as"),
+    )
 
 
 def plant_truncated_csv(data_dir: Path, system: str, table: str) -> BrokenInput:
@@ -216,7 +223,7 @@ def plant_renamed_csv_column(
         table,
         path,
         column=column,
-        message_parts=(renamed, "renamed?", REQUIRED_RULE),
+        message_parts=(renamed, "renamed?", "line 1 (the header)", REQUIRED_RULE),
     )
 
 
@@ -226,7 +233,12 @@ def plant_missing_csv_column(data_dir: Path, system: str, table: str, column: st
     path = redelivery_path(data_dir, system, table)
     path.write_text(csv_text([name for name in header if name != column], rows), encoding="utf-8")
     return BrokenInput(
-        "missing csv column", system, table, path, column=column, message_parts=(REQUIRED_RULE,)
+        "missing csv column",
+        system,
+        table,
+        path,
+        column=column,
+        message_parts=("line 1 (the header)", REQUIRED_RULE),
     )
 
 
@@ -300,7 +312,7 @@ def rename_database_column(data_dir: Path, system: str, table: str, column: str,
         table,
         database,
         column=column,
-        message_parts=(renamed, "renamed?", REQUIRED_RULE),
+        message_parts=(renamed, "renamed?", "line 1 (the header)", REQUIRED_RULE),
     )
 
 

@@ -52,8 +52,8 @@ def marts_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The nightly job on a copy of the small world, as the tests of loading, identity and serving
     need it (with what they check captured after each run): run 1; run 2 with no new data; the simulator's next day, then run 3 while a reader in another
-    process queries the bi serving file in a loop; finally, on a copy, a run with a broken source
-    file (extraction fails, so dbt and the publication must not run)."""
+    process queries the bi serving file in a loop; finally, on a copy a day later, a run with ten kinds
+    of broken source input (their extractions fail, so dbt and the publication must not run)."""
     import simulator
 
     data_dir = tmp_path_factory.mktemp("nightly") / "data"

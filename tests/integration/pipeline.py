@@ -16,7 +16,7 @@ from orchestration.definitions import defs
 from orchestration.ingest.contract import load_contract
 from orchestration.ingest.sources_config import load_sources_config
 from orchestration.paths import DEFAULT_SOURCES_CONFIG
-from orchestration.resources import default_resources
+from orchestration.resources import QualityResource, default_resources
 
 CONTRACTS = load_contract()
 
@@ -52,8 +52,8 @@ def run_nightly(
     as on the morning after the world's last day."""
     with data_dir_env(data_dir):
         resources = default_resources(warehouse=data_dir / "warehouse.duckdb", sources_config=sources_config)
-        resources["quality"] = resources["quality"].model_copy(
-            update={"reference_time": world_reference_time(data_dir)}
+        resources["quality"] = QualityResource(
+            data_dir=str(data_dir), reference_time=world_reference_time(data_dir)
         )
         job = defs.resolve_job_def("nightly")
         return job.execute_in_process(

@@ -122,7 +122,8 @@ def test_a_failed_run_leaves_the_publication_untouched(served):
     failed: dg.ExecuteInProcessResult = served["failed"]
     assert not failed.success
     failures = [e.step_key for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failures == ["raw__pos__receipts"]
+    # the failing copy breaks one source table per kind of bad input (tests/integration/test_bad_input.py)
+    assert "raw__pos__receipts" in failures and all(step.startswith("raw__") for step in failures)
     succeeded = {e.step_key for e in failed.all_events if e.event_type_value == "STEP_SUCCESS"}
     assert not {"dbt_models", "serving__publication"} & succeeded, "dbt and the publication must not run"
     assert served["after_failure"] == served["before_failure"], "the serving files changed"

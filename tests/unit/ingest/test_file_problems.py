@@ -173,7 +173,8 @@ def test_a_renamed_required_column_names_the_unknown_source_columns(warehouse, c
 
     [message] = error.result.errors
     assert message.startswith(
-        f"pos.receipts: file {folder / 'receipts_2024-01-01.csv'}: required column 'total_amount' missing; "
+        f"pos.receipts: file {folder / 'receipts_2024-01-01.csv'}: line 1 (the header): "
+        "required column 'total_amount' missing; "
         "unknown source columns ['amount_total']: renamed? (rule: every required contract column must be present)"
     )
 
