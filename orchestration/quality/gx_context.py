@@ -28,12 +28,8 @@ import yaml
 from orchestration.paths import DATA_DOCS_PAGE, EXPECTATIONS_DIR
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-import great_expectations as gx
-from great_expectations.core.expectation_suite import expectationSuiteSchema
-from great_expectations.core.run_identifier import RunIdentifier
-from great_expectations.data_context.types.base import DataContextConfig
-from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+# GX is imported inside the functions that use it: importing it costs ~5 s, and every process that
+# loads the Dagster definitions (webserver, daemon, each run) would pay it, validating or not.
 
 DATASOURCE = "klantbeeld"
 BATCH_DEFINITION = "frame"
@@ -52,6 +48,9 @@ def quality_context(data_dir: Path) -> Any:
     for backend in backends:
         if not Path(backend["base_directory"]).is_absolute():
             backend["base_directory"] = str(EXPECTATIONS_DIR / backend["base_directory"])
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig
+
     context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(**config))
     context.data_sources.add_pandas(DATASOURCE)
     return context
@@ -67,6 +66,10 @@ def canonical_suite_json(document: Mapping[str, Any]) -> str:
     run never changes a file in the repository. Authoring shortcuts are accepted: `severity` and
     `description` inside `meta` move to GX's own fields.
     """
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import expectationSuiteSchema
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
     name = document["name"]
     configurations = []
     for expectation in document.get("expectations", []):
@@ -150,6 +153,9 @@ def run_suite(
     failing row is returned (for quarantine), otherwise a sample. `parameters` fill the suite's
     `{"$PARAMETER": name}` values (thresholds computed from history, the reference time).
     """
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
     context = quality_context(data_dir)
     suite = context.suites.get(suite_name)
     datasource = context.data_sources.get(DATASOURCE)

@@ -37,13 +37,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+def graphql(port: int, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
         data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         body = json.load(response)
     assert "errors" not in body, body
     return body["data"]
@@ -117,6 +117,9 @@ def test_ui_shows_the_graph_and_materialize_all_succeeds(dagster_ui: int):
                 "runConfigData": {},
             }
         },
+        # the launch snapshots the whole job (every asset and check) from the code server: on two
+        # busy cores that took longer than 30 s
+        timeout=180,
     )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]

@@ -312,7 +312,7 @@ def rename_database_column(data_dir: Path, system: str, table: str, column: str,
         table,
         database,
         column=column,
-        message_parts=(renamed, "renamed?", "line 1 (the header)", REQUIRED_RULE),
+        message_parts=(renamed, "renamed?", REQUIRED_RULE),
     )
 
 
