@@ -116,6 +116,23 @@ INTEGER_RANGES: dict[str, dict[str, tuple[int | None, int | None]]] = {
 # Tables that arrive as snapshots now and then (no daily volume or freshness to expect).
 SNAPSHOT_TABLES = {"pos__stores", "campaigns__campaigns", "thirdparty__demographics", "thirdparty__calendar"}
 FRESHNESS_HOURS = 48
+# Sources that are quiet for days by nature: a fortnightly newsletter, campaigns twice a month, and
+# tables that change only when people sign up, enrol or call.
+FRESHNESS_HOURS_BY_TABLE = {
+    "email__sends": 16 * 24,
+    "email__events": 16 * 24,
+    "email__subscriptions": 7 * 24,
+    "campaigns__exposures": 35 * 24,
+    "campaigns__responses": 35 * 24,
+    "loyalty__coupons": 35 * 24,
+    "loyalty__points_ledger": 7 * 24,
+    "loyalty__members": 7 * 24,
+    "loyalty__cards": 7 * 24,
+    "crm__customers": 7 * 24,
+    "webshop__accounts": 7 * 24,
+    "service__contacts": 7 * 24,
+    "social__interactions": 7 * 24,
+}
 # Nightly runs are 24 h apart: a daily drop missing tonight leaves the last one about 24 h old.
 MAX_HOURS_BETWEEN_DROPS = 20
 FUTURE_TOLERANCE_HOURS = 24
@@ -379,7 +396,7 @@ def loads_suite(contract: TableContract) -> dict[str, Any]:
                 else None,
                 "freshness_hours": None
                 if table in SNAPSHOT_TABLES or not contract.event_time
-                else FRESHNESS_HOURS,
+                else FRESHNESS_HOURS_BY_TABLE.get(table, FRESHNESS_HOURS),
             }
         },
     }

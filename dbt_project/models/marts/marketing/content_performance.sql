@@ -12,10 +12,11 @@
 {#- z of the two-sided interval (macros/statistics.sql); the Wilson score interval of x / n, with
     `{sign}` - for the lower and + for the upper bound. -#}
 {%- set z = two_sided_z(marts['content_confidence_level']) | trim %}
+{#- clamped to [0, 1]: at x = 0 or x = n the formula's exact bound comes out a rounding error outside -#}
 {%- set wilson = (
-    'case when {n} > 0 then ({x} * 1.0 / {n} + ' ~ z ~ ' * ' ~ z ~ ' / (2.0 * {n}) {sign} ' ~ z
+    'case when {n} > 0 then greatest(0.0, least(1.0, ({x} * 1.0 / {n} + ' ~ z ~ ' * ' ~ z ~ ' / (2.0 * {n}) {sign} ' ~ z
     ~ ' * sqrt(({x} * 1.0 / {n}) * (1 - {x} * 1.0 / {n}) / {n} + ' ~ z ~ ' * ' ~ z ~ ' / (4.0 * {n} * {n})))'
-    ~ ' / (1 + ' ~ z ~ ' * ' ~ z ~ ' / {n}) end'
+    ~ ' / (1 + ' ~ z ~ ' * ' ~ z ~ ' / {n}))) end'
 ) %}
 
 with
