@@ -438,6 +438,10 @@ def run_mart_suites(conn: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     print(f"{'TOTAL':<38}{'':>12}{'':>8}{'':>9}{'':>8}{seconds:>9.2f}{phase_peak:>9,.0f}")
 
 
+def connect(warehouse: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(warehouse), config={"memory_limit": memory_limit} if memory_limit else {})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -454,6 +458,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-marts", action="store_true", help="skip phase 3 (mart build and suites)")
     parser.add_argument("--skip-marts-build", action="store_true", help="phase 3 on marts built earlier")
     parser.add_argument("--marts-build-cmd", default=DEFAULT_MARTS_BUILD_CMD)
+    parser.add_argument(
+        "--memory-limit",
+        help="DuckDB memory_limit of this process's connection, e.g. 6GB (default: DuckDB's, 80%% of RAM, "
+        "as the pipeline's connection has)",
+    )
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
     warehouse = data_dir / "warehouse.duckdb"
@@ -465,7 +474,7 @@ def main(argv: list[str] | None = None) -> None:
     reference_time = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6))
     contracts = load_contract()
 
-    conn = duckdb.connect(str(warehouse))
+    conn = connect(warehouse, args.memory_limit)
     sources_from = (args.sources_from or recorded_sources_dir(conn) or data_dir).resolve()
     sources = load_sources_config(
         args.sources, contracts, env={**os.environ, "KLANTBEELD_DATA_DIR": str(sources_from)}
@@ -486,13 +495,13 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_marts:
         if not args.skip_marts_build:
             build_marts(data_dir, args.marts_build_cmd)
-        with duckdb.connect(str(warehouse)) as conn:
+        with connect(warehouse, args.memory_limit) as conn:
             run_mart_suites(conn, data_dir)
     results = data_dir / "quality" / "validations"
     stored = sum(path.stat().st_size for path in results.rglob("*.json")) / 2**20 if results.exists() else 0
     print(
         f"\nall phases {time.perf_counter() - started:.1f} s; validation results stored {stored:,.0f} MB; "
-        "duckdb threads default"
+        f"DuckDB memory_limit {args.memory_limit or 'default'}, threads default"
     )
 
 
