@@ -100,6 +100,20 @@ def _latest_event_time(
     return pd.Timestamp(latest) if latest is not None else None
 
 
+def minimum_expected_rows(settings: dict[str, Any], history: list[int]) -> int | None:
+    """`volume_min_share` x the median of the recent deliveries, once the history is long and large
+    enough; None (not judged) otherwise, and for a bursty source (`volume_min_share: null`)."""
+    share = settings.get("volume_min_share", 0.1)
+    if share is None or not history:
+        return None
+    median = float(pd.Series(history).median())
+    if len(history) < int(settings.get("volume_min_history", 7)) or median < float(
+        settings.get("volume_min_median_rows", 20)
+    ):
+        return None
+    return math.ceil(float(share) * median) or None
+
+
 def delivery_frame(
     conn: duckdb.DuckDBPyConnection,
     contract: TableContract,
@@ -110,12 +124,7 @@ def delivery_frame(
     settings = suite_settings(loads_suite_name(contract))
     history = _history(conn, contract, result.batch_id, int(settings.get("volume_history_deliveries", 28)))
     median = float(pd.Series(history).median()) if history else None
-    enough = (
-        median is not None
-        and len(history) >= int(settings.get("volume_min_history", 7))
-        and median >= float(settings.get("volume_min_median_rows", 20))
-    )
-    minimum = math.ceil(float(settings.get("volume_min_share", 0.1)) * median) if enough and median else None
+    minimum = minimum_expected_rows(settings, history)
     freshness_hours = settings.get("freshness_hours")
     latest = _latest_event_time(conn, contract, result.batch_id) if freshness_hours else None
     stale_before = (

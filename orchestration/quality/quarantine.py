@@ -129,6 +129,7 @@ def validate_loads(
     validation = RowValidation(contract.raw_table, batches)
     if not batches:
         return validation
+    number_unnumbered_rows(conn, contract)
     select = frame_select(contract, raw_rows_sql(contract, batches), _text_formats(contract))
     failing = _validate_frames(conn, data_dir, contract, select, load_time, run_name, validation)
     conn.execute("begin transaction")
@@ -145,6 +146,21 @@ def validate_loads(
         conn.execute("rollback")
         raise
     return validation
+
+
+def number_unnumbered_rows(conn: duckdb.DuckDBPyConnection, contract: TableContract) -> None:
+    """Give rows without `_source_row` (database rows landed before they were numbered) a number
+    within their load and source, so each raw row has its own identity before rows are moved by it."""
+    raw = f'{RAW_SCHEMA}."{contract.raw_table}"'
+    if not conn.execute(f"select count(*) from {raw} where _source_row is null").fetchone()[0]:
+        return
+    conn.execute(
+        f"""update {raw} as target set _source_row = numbered.row_number
+            from (select rowid as row_id,
+                         row_number() over (partition by _batch_id, _source order by rowid) as row_number
+                  from {raw} where _source_row is null) as numbered
+            where target.rowid = numbered.row_id"""
+    )
 
 
 def _text_formats(contract: TableContract) -> dict[str, str]:

@@ -266,3 +266,11 @@ def test_a_load_without_deliveries_gives_one_row_that_is_not_judged(
 
     assert len(frame) == 1 and frame.iloc[0]["_source"] is None and pd.isna(frame.iloc[0]["rows"])
     assert outcome.success
+
+
+def test_a_bursty_source_is_not_judged_on_volume():
+    """A suite with `volume_min_share: null` (campaign exposures) sets no minimum, whatever the history."""
+    from orchestration.quality import loads
+
+    assert loads.minimum_expected_rows({"volume_min_share": None}, [100] * 30) is None
+    assert loads.minimum_expected_rows({"volume_min_share": 0.1}, [100] * 30) == 10

@@ -343,3 +343,21 @@ def test_the_reprocess_job_releases_a_fixed_row_from_the_ui(tmp_path, validated_
         assert conn.execute("select count(*) from raw.pos__receipts where receipt_id = 'R2'").fetchone() == (
             1,
         )
+
+
+def test_rows_landed_without_a_row_number_are_numbered_per_load_and_source(receipts_contract):
+    """Database rows landed before they were numbered (NULL `_source_row`) each get their own number,
+    so one failing row cannot move the whole load."""
+    conn = duckdb.connect()
+    ensure_raw_schema(conn, [receipts_contract])
+    conn.execute(
+        """insert into raw.pos__receipts (receipt_id, _batch_id, _source, _source_row)
+           values ('A', 'b1', 'db', null), ('B', 'b1', 'db', null), ('C', 'b2', 'db', null), ('D', 'b1', 'f', 7)"""
+    )
+
+    quarantine.number_unnumbered_rows(conn, receipts_contract)
+
+    rows = conn.execute(
+        "select _batch_id, _source, _source_row from raw.pos__receipts order by receipt_id"
+    ).fetchall()
+    assert rows == [("b1", "db", 1), ("b1", "db", 2), ("b2", "db", 1), ("b1", "f", 7)]

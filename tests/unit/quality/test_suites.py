@@ -111,7 +111,9 @@ def test_row_suite_text_formats_name_contract_columns(contract):
 def test_loads_suite_has_the_settings_loads_reads(contract):
     settings = suite_document(f"loads.{contract.raw_table}")["meta"]["klantbeeld"]
 
-    assert 0 < settings["volume_min_share"] < 1 and 0 < settings["max_quarantined_share"] < 1
+    share = settings["volume_min_share"]  # null: a bursty source whose volume is not judged
+    assert (share is None) == (contract.raw_table in raw_suites.BURSTY_TABLES)
+    assert (share is None or 0 < share < 1) and 0 < settings["max_quarantined_share"] < 1
     for name in ("volume_history_deliveries", "volume_min_history", "quarantined_share_min_rows"):
         assert isinstance(settings[name], int) and settings[name] > 0, name
     has_freshness = any(

@@ -12,11 +12,12 @@
 {#- z of the two-sided interval (macros/statistics.sql); the Wilson score interval of x / n, with
     `{sign}` - for the lower and + for the upper bound. -#}
 {%- set z = two_sided_z(marts['content_confidence_level']) | trim %}
-{#- clamped to [0, 1]: at x = 0 or x = n the formula's exact bound comes out a rounding error outside -#}
+{#- rounded to 12 decimals and clamped to [0, 1]: at x = 0 or x = n the exact bound (0 or 1) comes out a
+    rounding error beside it (-1e-17, or 8.6e-19 above a rate of 0) -#}
 {%- set wilson = (
-    'case when {n} > 0 then greatest(0.0, least(1.0, ({x} * 1.0 / {n} + ' ~ z ~ ' * ' ~ z ~ ' / (2.0 * {n}) {sign} ' ~ z
+    'case when {n} > 0 then greatest(0.0, least(1.0, round(({x} * 1.0 / {n} + ' ~ z ~ ' * ' ~ z ~ ' / (2.0 * {n}) {sign} ' ~ z
     ~ ' * sqrt(({x} * 1.0 / {n}) * (1 - {x} * 1.0 / {n}) / {n} + ' ~ z ~ ' * ' ~ z ~ ' / (4.0 * {n} * {n})))'
-    ~ ' / (1 + ' ~ z ~ ' * ' ~ z ~ ' / {n}))) end'
+    ~ ' / (1 + ' ~ z ~ ' * ' ~ z ~ ' / {n}), 12))) end'
 ) %}
 
 with
