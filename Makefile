@@ -24,6 +24,8 @@ export UV_COMPILE_BYTECODE := 1
 DEMO_PEOPLE ?= 5000
 SEED ?= 42
 UI_PORT ?= 3000
+# Test processes (pytest-xdist): the heavy pipeline fixtures run side by side on the two cores.
+TEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print 2>/dev/null)
 
@@ -87,7 +89,7 @@ format: install ## Apply ruff's formatting and fixes
 	$(BIN)/ruff format .
 
 test: install manifest system-packages lint ## Lint, then run the whole test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 BENCH_PEOPLE ?= 100000
 BENCH_DIR ?= /tmp/klantbeeld-bench-$(BENCH_PEOPLE)

@@ -20,6 +20,26 @@ WORLD_END_DATE = date(2026, 6, 30)
 SMALL_WORLD_PEOPLE = 400
 
 
+# Tests that share an expensive session fixture run on one pytest-xdist worker (`make test` runs two):
+# the first fixture a test uses in this list names its group, any other test is grouped by its module.
+SHARED_FIXTURE_GROUPS = {
+    "nightly_runs": "nightly",
+    "bad_rows_run": "nightly",
+    "marts_world": "marts_world",
+    "postgres_server": "postgres",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        group = next(
+            (name for fixture, name in SHARED_FIXTURE_GROUPS.items() if fixture in fixtures),
+            item.nodeid.split("::")[0],
+        )
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     if not manifest.exists():
