@@ -1,5 +1,5 @@
 """Resources for everything external: the warehouse, its published copies, the source systems'
-configuration, dbt."""
+configuration, dbt, the MLflow store."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
+from ml.registry import MlflowStore
 from orchestration.dbt_project import dbt_project
 from orchestration.ingest.contract import TableContract, load_contract
 from orchestration.ingest.sources_config import TableSource, load_sources_config
@@ -89,6 +90,18 @@ class QualityResource(dg.ConfigurableResource):
         return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
+class MlflowResource(dg.ConfigurableResource):
+    """The MLflow tracking store and model registry: `tracking_uri` (`MLFLOW_TRACKING_URI`), else a
+    local SQLite store with its artifacts in `<data dir>/mlflow` (STACK.md: never MLflow's default,
+    which depends on the current directory)."""
+
+    data_dir: str
+    tracking_uri: str | None = None
+
+    def store(self) -> MlflowStore:
+        return MlflowStore.under(Path(self.data_dir), self.tracking_uri)
+
+
 class SourceSystemsResource(dg.ConfigurableResource):
     """Which source systems exist and where they are: `sources.yaml` (path overridable)."""
 
@@ -112,6 +125,10 @@ def default_resources(
         "quality": QualityResource(
             data_dir=str(warehouse.parent if warehouse else data_dir()),
             reference_time=os.environ.get("KLANTBEELD_AS_OF") or None,
+        ),
+        "mlflow": MlflowResource(
+            data_dir=str(warehouse.parent if warehouse else data_dir()),
+            tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or None,
         ),
         "source_systems": SourceSystemsResource(config_path=str(sources_config or sources_config_path())),
         "dbt": DbtCliResource(

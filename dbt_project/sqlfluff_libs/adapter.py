@@ -11,3 +11,8 @@ def dispatch(context, macro_name, macro_namespace=None):
         if isinstance(macro, Macro):
             return macro
     raise KeyError(f"no duckdb__ or default__ implementation of {macro_name}")
+
+
+def get_relation(database=None, schema=None, identifier=None):
+    """No relation exists when sqlfluff renders: models lint their branch for a missing table."""
+    return None

@@ -2,10 +2,14 @@
 
 import dagster as dg
 
+# Assets with their own, slower cadence (model training: weekly) carry this tag and stay out.
+CADENCE_TAG = "klantbeeld/cadence"
+
 nightly_job = dg.define_asset_job(
     "nightly",
-    selection=dg.AssetSelection.all(),
-    description="Extract every source system, then build the dbt project and run its tests.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.tag(CADENCE_TAG, "weekly"),
+    description="Extract every source system, build the dbt project and run its tests, score every "
+    "customer with the champion models, publish for BI.",
 )
 
 nightly_schedule = dg.ScheduleDefinition(

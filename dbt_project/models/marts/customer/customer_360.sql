@@ -18,45 +18,38 @@ demographics as (
     select * from {{ ref('stg_thirdparty__demographics') }}
 ),
 
--- per customer over all product lines: where they research, buy and respond most
-channel_lines as (
-    select
-        customer_key,
-        product_line,
-        research_touchpoints,
-        preferred_research_channel,
-        purchases,
-        purchases_online,
-        purchases_store,
-        responses,
-        preferred_response_channel,
-        is_research_online_buy_offline,
-        row_number() over (
-            partition by customer_key order by research_touchpoints desc, product_line asc
-        ) as research_rank,
-        row_number() over (
-            partition by customer_key order by responses desc, product_line asc
-        ) as response_rank
-    from {{ ref('customer_channel_preference') }}
+channels as (
+    select * from {{ ref('int_customers__channel_summary') }}
 ),
 
-channels as (
-    select
-        customer_key,
-        count(*) as active_product_lines,
-        max(case when research_rank = 1 and research_touchpoints > 0 then preferred_research_channel end)
-            as preferred_research_channel,
-        case
-            when sum(purchases_online) > sum(purchases_store) then 'online'
-            when sum(purchases_store) > sum(purchases_online) then 'store'
-            when sum(purchases) > 0 then 'both'
-        end as preferred_buy_channel,
-        max(case when response_rank = 1 and responses > 0 then preferred_response_channel end)
-            as preferred_response_channel,
-        {{ sorted_list("case when is_research_online_buy_offline then product_line end", ', ') }}
-            as research_online_buy_offline_lines
-    from channel_lines
-    group by customer_key
+-- the nightly scores (ml/scoring.py writes them between the dbt steps; before the first scoring the
+-- table does not exist and the score columns are NULL)
+{%- set scores_source = source('ml', 'customer_scores') %}
+{%- set scores_exist = execute and adapter.get_relation(
+    database=scores_source.database, schema=scores_source.schema, identifier=scores_source.identifier
+) is not none %}
+scores as (
+    {%- if scores_exist %}
+        select * from {{ scores_source }}
+    {%- else %}
+        select
+            cast(null as {{ dbt.type_string() }}) as customer_key,
+            cast(null as date) as score_date,
+            cast(null as {{ dbt.type_float() }}) as purchase_propensity_30d,
+            cast(null as {{ dbt.type_float() }}) as churn_risk_180d,
+            cast(null as {{ dbt.type_string() }}) as top_crosssell_product_line,
+            cast(null as {{ dbt.type_float() }}) as top_crosssell_propensity_90d,
+            cast(null as {{ dbt.type_float() }}) as expected_transactions_12m,
+            cast(null as {{ dbt.type_float() }}) as p_alive,
+            cast(null as {{ dbt.type_float() }}) as clv_12m,
+            cast(null as {{ dbt.type_float() }}) as contribution_clv_12m,
+            cast(null as {{ dbt.type_string() }}) as segment_name,
+            cast(null as {{ dbt.type_string() }}) as next_best_action,
+            cast(null as {{ dbt.type_string() }}) as action_product_line,
+            cast(null as {{ dbt.type_string() }}) as action_channel,
+            cast(null as {{ dbt.type_float() }}) as action_expected_value_eur
+        where 1 = 0
+    {%- endif %}
 )
 
 select
@@ -165,6 +158,22 @@ select
     offers.valid_in_channels as offer_valid_in_channels,
     offers.contact_channel,
 
+    -- nightly scores of the @champion models (ml.customer_scores; model versions and runs there)
+    scores.score_date as scores_date,
+    scores.purchase_propensity_30d,
+    scores.churn_risk_180d,
+    scores.top_crosssell_product_line,
+    scores.top_crosssell_propensity_90d,
+    scores.expected_transactions_12m,
+    scores.p_alive,
+    scores.clv_12m,
+    scores.contribution_clv_12m,
+    scores.segment_name as behavioural_segment,
+    scores.next_best_action,
+    scores.action_product_line,
+    scores.action_channel,
+    scores.action_expected_value_eur,
+
     -- lineage
     customers.source_systems,
     customers.records_total,
@@ -189,3 +198,5 @@ left join {{ ref('customer_service_tier') }} as service
     on customers.customer_key = service.customer_key
 left join {{ ref('customer_offers') }} as offers
     on customers.customer_key = offers.customer_key
+left join scores
+    on customers.customer_key = scores.customer_key

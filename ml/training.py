@@ -1,0 +1,346 @@
+"""Train every model from the point-in-time features, evaluate it out of time, log it to MLflow and
+promote it to `@champion` only when it is not worse than the champion on the same holdout.
+
+Per target the holdout is the latest cutoff at which its label is known; the models learn from the
+earlier cutoffs (ml/propensity.py splits those again for calibration). The registered model is the
+one evaluated: it has never seen the holdout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ml import features as ft
+from ml.metrics import binary_metrics, regression_metrics
+from ml.registry import (
+    MlflowStore,
+    Promotion,
+    champion_version,
+    load_version,
+    log_model,
+    promote_if_not_worse,
+)
+from ml.value import BGNBD_COLUMNS, CustomerValueModel, is_buyer
+
+MODEL_PREFIX = "klantbeeld"
+PURCHASE_MODEL = f"{MODEL_PREFIX}-purchase-30d"
+CHURN_MODEL = f"{MODEL_PREFIX}-churn-180d"
+CLV_MODEL = f"{MODEL_PREFIX}-clv-12m"
+SEGMENT_MODEL = f"{MODEL_PREFIX}-segments"
+# the naive CLV baseline: next year's spend = last year's
+LAST_YEAR_SPEND = "monetary_365d"
+
+
+def crosssell_model(product_line: str) -> str:
+    return f"{MODEL_PREFIX}-crosssell-90d-{ft.line_column('', product_line).removeprefix('__')}"
+
+
+@dataclass
+class ModelReport:
+    """One trained model: where it went and how it did."""
+
+    model_name: str
+    target: str
+    run_id: str | None = None
+    promotion: Promotion | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: str | None = None
+
+
+@dataclass
+class TrainingReport:
+    models: list[ModelReport]
+    seconds: float
+    rows_loaded: int
+
+    def metadata(self) -> dict[str, Any]:
+        lines = ["| model | version | champion? | metric | reason |", "|---|---|---|---|---|"]
+        for report in self.models:
+            if report.skipped:
+                lines.append(f"| {report.model_name} | - | - | - | skipped: {report.skipped} |")
+                continue
+            promotion = report.promotion
+            assert promotion is not None
+            lines.append(
+                f"| {report.model_name} | {promotion.version} | {'yes' if promotion.promoted else 'challenger'} "
+                f"| {promotion.metric} {promotion.new_value:.4f} | {promotion.reason} |"
+            )
+        metadata: dict[str, Any] = {
+            "models": "\n".join(lines),
+            "seconds": round(self.seconds, 1),
+            "rows_loaded": self.rows_loaded,
+        }
+        for report in self.models:
+            for name, value in report.metrics.items():
+                if isinstance(value, float) and math.isfinite(value):
+                    metadata[f"{report.target}/{name}"] = round(value, 5)
+        return {key: _metadata_value(value) for key, value in metadata.items()}
+
+
+def _metadata_value(value: Any) -> Any:
+    import dagster as dg
+
+    return dg.MetadataValue.md(value) if isinstance(value, str) and "|" in value else value
+
+
+def connect(warehouse: Path, lock_wait_seconds: float):
+    from orchestration.resources import connect_waiting_for_lock
+
+    return connect_waiting_for_lock(str(warehouse), lock_wait_seconds)
+
+
+def load_training_frame(
+    warehouse: Path, max_train_rows: int, lock_wait_seconds: float = 60.0
+) -> ft.ModelFrame:
+    """Every labelled cutoff, customers sampled (by key) so that about 2x `max_train_rows` rows load."""
+    conn = connect(warehouse, lock_wait_seconds)
+    try:
+        cutoffs = ft.labelled_cutoffs(conn, ft.PURCHASE_LABEL)
+        if not cutoffs:
+            raise LookupError(
+                f"{ft.LABELS} has no cutoff with a complete 30-day window: the warehouse holds too little history"
+            )
+        dates = ", ".join(f"date '{cutoff.isoformat()}'" for cutoff in cutoffs)
+        (rows,) = conn.execute(
+            f"select count(*) from {ft.FEATURES} where cutoff_date in ({dates})"
+        ).fetchone()
+        fraction = min(1.0, 2.0 * max_train_rows / max(rows, 1))
+        return ft.load_frame(conn, cutoffs, with_labels=True, sample_fraction=fraction)
+    finally:
+        conn.close()
+
+
+def holdout_split(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
+    """Rows with the label known: the latest such cutoff is the holdout, the earlier ones train."""
+    known = frame[frame[label].notna()]
+    if known.empty:
+        return known, known, None
+    holdout_cutoff = known["cutoff_date"].max()
+    return (
+        known[known["cutoff_date"] < holdout_cutoff],
+        known[known["cutoff_date"] == holdout_cutoff],
+        holdout_cutoff.date(),
+    )
+
+
+def train_models(
+    warehouse: Path,
+    store: MlflowStore,
+    *,
+    max_train_rows: int = 300_000,
+    random_state: int = 0,
+    log: Callable[[str], None] = print,
+    lock_wait_seconds: float = 60.0,
+) -> TrainingReport:
+    started = time.perf_counter()
+    frame = load_training_frame(warehouse, max_train_rows, lock_wait_seconds)
+    log(
+        f"loaded {len(frame.rows):,} rows at {len(frame.cutoffs)} cutoffs, {len(frame.feature_columns)} features"
+    )
+    client = store.activate()
+    reports = [
+        train_propensity_model(
+            client, frame, PURCHASE_MODEL, ft.PURCHASE_LABEL, max_train_rows, random_state
+        ),
+        train_propensity_model(client, frame, CHURN_MODEL, ft.CHURN_LABEL, max_train_rows, random_state),
+    ]
+    for line in frame.product_lines:
+        label = ft.line_column(ft.LINE_LABEL, line)
+        reports.append(
+            train_propensity_model(client, frame, crosssell_model(line), label, max_train_rows, random_state)
+        )
+    reports.append(train_value_model(client, frame, random_state))
+    reports.append(train_segment_model(client, frame, random_state))
+    for report in reports:
+        log(f"{report.model_name}: {report.skipped or (report.promotion and report.promotion.reason)}")
+    return TrainingReport(reports, time.perf_counter() - started, len(frame.rows))
+
+
+def _log_run_basics(frame: ft.ModelFrame, target: str, train: pd.DataFrame, holdout: pd.DataFrame) -> None:
+    import mlflow
+
+    mlflow.log_params(
+        {
+            "target": target,
+            "train_cutoffs": ",".join(sorted({str(d.date()) for d in train["cutoff_date"]})),
+            "holdout_cutoff": str(holdout["cutoff_date"].max().date()),
+            "train_rows": len(train),
+            "holdout_rows": len(holdout),
+            "features": len(frame.feature_columns),
+        }
+    )
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and math.isfinite(float(v))}
+
+
+def _champion_metric(client, name: str, scorer: Callable[[Any], float]) -> tuple[Any, float | None]:
+    """The current champion and its metric on this holdout (None when it cannot score these features)."""
+    champion = champion_version(client, name)
+    if champion is None:
+        return None, None
+    try:
+        return champion, scorer(load_version(champion))
+    except (KeyError, ValueError):  # it needs features the tables no longer have
+        return champion, None
+
+
+def train_propensity_model(
+    client, frame: ft.ModelFrame, model_name: str, label: str, max_train_rows: int, random_state: int
+) -> ModelReport:
+    import mlflow
+
+    from ml.plots import calibration_plot, importance_plot, lift_plot
+    from ml.propensity import train_propensity
+
+    train, holdout, holdout_cutoff = holdout_split(frame.rows, label)
+    report = ModelReport(model_name=model_name, target=label)
+    train_cutoffs = train["cutoff_date"].nunique() if len(train) else 0
+    if train_cutoffs < 2 or holdout.empty or holdout[label].nunique() < 2 or train[label].nunique() < 2:
+        report.skipped = (
+            f"{label} needs two training cutoffs and a holdout with both classes; "
+            f"has {train_cutoffs} training cutoffs, holdout {holdout_cutoff}"
+        )
+        return report
+    features = frame.feature_columns
+    with mlflow.start_run(run_name=model_name) as run:
+        _log_run_basics(frame, label, train, holdout)
+        result = train_propensity(
+            train, holdout, features, label, random_state=random_state, max_train_rows=max_train_rows
+        )
+        mlflow.log_params({"model": result.name, "calibration": result.calibration_method})
+        for candidate, metrics in result.holdout_metrics.items():
+            mlflow.log_metrics({f"{candidate}.{k}": v for k, v in _finite(metrics).items()})
+        chosen = _finite(result.holdout_metrics[result.name])
+        mlflow.log_metrics(chosen)
+        mlflow.log_figure(calibration_plot(result.calibration_table), "plots/calibration.png")
+        mlflow.log_figure(lift_plot(result.lift_table), "plots/lift.png")
+        mlflow.log_figure(importance_plot(result.feature_importance.head(25)), "plots/feature_importance.png")
+        mlflow.log_text(result.feature_importance.to_csv(), "feature_importance.csv")
+        version = log_model(result.estimator, model_name, holdout[features].head(5))
+        y = holdout[label].to_numpy(dtype=int)
+
+        def champion_auc(model: Any) -> float:
+            return binary_metrics(y, model.predict_proba(holdout[features])[:, 1])["roc_auc"]
+
+        champion, champion_value = _champion_metric(client, model_name, champion_auc)
+        promotion = promote_if_not_worse(
+            client, version, "roc_auc", chosen["roc_auc"], champion, champion_value, str(holdout_cutoff)
+        )
+        mlflow.set_tag("klantbeeld.decision", promotion.reason)
+        report.run_id, report.promotion, report.metrics = run.info.run_id, promotion, chosen
+    return report
+
+
+def train_value_model(client, frame: ft.ModelFrame, random_state: int) -> ModelReport:
+    """BG/NBD + Gamma-Gamma fitted on the holdout cutoff's histories, against a spend regressor trained
+    on earlier cutoffs; both judged on the buyers' actual spend in the 365 days after the holdout
+    cutoff, beside last year's spend as the naive forecast. The better serves."""
+    import mlflow
+
+    from ml.spend import train_spend_regressor
+
+    report = ModelReport(model_name=CLV_MODEL, target=ft.SPEND_LABEL)
+    train, holdout, holdout_cutoff = holdout_split(frame.rows, ft.SPEND_LABEL)
+    if holdout.empty:
+        report.skipped = f"no cutoff with a complete 365-day window for {ft.SPEND_LABEL}: too little history"
+        return report
+    buyers = holdout[is_buyer(holdout)]
+    actual = buyers[ft.SPEND_LABEL].to_numpy(dtype=float)
+    with mlflow.start_run(run_name=CLV_MODEL) as run:
+        _log_run_basics(frame, ft.SPEND_LABEL, train, holdout)
+        probabilistic = CustomerValueModel().fit(holdout)
+        candidates = {"bgnbd_gamma_gamma": probabilistic}
+        scores = {"bgnbd_gamma_gamma": regression_metrics(actual, probabilistic.predict(buyers))}
+        scores["last_year_spend"] = regression_metrics(actual, buyers[LAST_YEAR_SPEND].fillna(0).to_numpy())
+        if train["cutoff_date"].nunique() >= 2:
+            regressor = train_spend_regressor(train, holdout, frame.feature_columns, label=ft.SPEND_LABEL)
+            candidates["spend_regressor"] = probabilistic.with_regressor(
+                regressor.estimator, frame.feature_columns
+            )
+            scores["spend_regressor"] = regression_metrics(
+                actual, candidates["spend_regressor"].predict(buyers)
+            )
+        best = min(candidates, key=lambda name: scores[name]["mae"])
+        model = candidates[best]
+        for name, metrics in scores.items():
+            mlflow.log_metrics({f"{name}.{k}": v for k, v in _finite(metrics).items()})
+        mlflow.log_params(
+            {"method": best, **{f"bgnbd.{k}": v for k, v in probabilistic.bgnbd_.params_.items()}}
+        )
+        mlflow.log_params({f"gamma_gamma.{k}": v for k, v in probabilistic.gamma_gamma_.params_.items()})
+        chosen = _finite(scores[best])
+        mlflow.log_metrics(chosen)
+        example_columns = sorted(set(BGNBD_COLUMNS) | set(frame.feature_columns))
+        version = log_model(model, CLV_MODEL, holdout[example_columns].head(5))
+
+        def champion_mae(champion: Any) -> float:
+            return regression_metrics(actual, champion.predict(buyers))["mae"]
+
+        champion, champion_value = _champion_metric(client, CLV_MODEL, champion_mae)
+        promotion = promote_if_not_worse(
+            client,
+            version,
+            "mae",
+            chosen["mae"],
+            champion,
+            champion_value,
+            str(holdout_cutoff),
+            higher_is_better=False,
+        )
+        mlflow.set_tag("klantbeeld.decision", promotion.reason)
+        report.run_id, report.promotion, report.metrics = run.info.run_id, promotion, chosen
+        report.metrics.update({f"{name}.mae": s["mae"] for name, s in scores.items()})
+        report.metrics.update({f"{name}.spearman": s["spearman"] for name, s in scores.items()})
+    return report
+
+
+def train_segment_model(client, frame: ft.ModelFrame, random_state: int) -> ModelReport:
+    """Behavioural segments from the latest cutoff's customers; a new clustering becomes champion when
+    its silhouette on the same sample is not lower."""
+    import mlflow
+
+    from ml.segments import SEGMENT_FEATURES, fit_segments, silhouette_on
+
+    report = ModelReport(model_name=SEGMENT_MODEL, target="segment")
+    latest = frame.rows[frame.rows["cutoff_date"] == frame.rows["cutoff_date"].max()]
+    customers = latest[is_buyer(latest)]
+    features = [column for column in SEGMENT_FEATURES if column in customers.columns]
+    if len(customers) < 50:
+        report.skipped = f"{len(customers)} buyers at the latest cutoff: too few to cluster"
+        return report
+    with mlflow.start_run(run_name=SEGMENT_MODEL) as run:
+        model = fit_segments(customers, features, random_state=random_state)
+        sample = customers.sample(min(len(customers), 20_000), random_state=random_state)
+        silhouette = silhouette_on(model, sample)
+        mlflow.log_params({"k": model.k, "features": ",".join(features), "customers": len(customers)})
+        mlflow.log_metrics(
+            {"silhouette": silhouette, **{f"silhouette_k{k}": v for k, v in model.silhouette_by_k.items()}}
+        )
+        mlflow.log_text(model.describe().to_csv(index=False), "segments.csv")
+        version = log_model(model, SEGMENT_MODEL, customers[features].head(5))
+        champion, champion_value = _champion_metric(client, SEGMENT_MODEL, lambda m: silhouette_on(m, sample))
+        promotion = promote_if_not_worse(
+            client,
+            version,
+            "silhouette",
+            silhouette,
+            champion,
+            champion_value,
+            str(latest["cutoff_date"].max().date()),
+        )
+        report.run_id, report.promotion, report.metrics = (
+            run.info.run_id,
+            promotion,
+            {"silhouette": silhouette},
+        )
+    return report

@@ -1,0 +1,101 @@
+"""The training asset (weekly, on demand) and the nightly scores. Thin: the work is in `ml/`."""
+
+import dagster as dg
+
+from orchestration.resources import MlflowResource, WarehouseResource
+from orchestration.stages.nightly import CADENCE_TAG
+
+TRAINING_KEY = dg.AssetKey(["ml", "models"])
+SCORES_KEY = dg.AssetKey(["ml", "customer_scores"])
+# The dbt models the models learn from and score with (dbt_project/models/ml).
+FEATURE_TABLES = [
+    dg.AssetKey(["ml", name])
+    for name in ("customer_features", "customer_line_features", "customer_labels", "customer_line_labels")
+]
+# What the next best action needs besides the scores: consent and channel preferences.
+ACTION_INPUTS = [
+    dg.AssetKey(["identity", "dim_customer"]),
+    dg.AssetKey(["marts", "customer_channel_preference"]),
+]
+
+
+class TrainingConfig(dg.Config):
+    """Bounds of a training run (the launchpad shows them)."""
+
+    max_train_rows: int = 300_000
+    random_state: int = 0
+
+
+class ScoringConfig(dg.Config):
+    """How scores become a next best action (docs/ml.md)."""
+
+    churn_threshold: float = 0.5
+    retention_clv_share: float = 0.2
+    feedback_days: int = 7
+    min_expected_value_eur: float = 1.0
+
+
+@dg.asset(
+    key=TRAINING_KEY,
+    group_name="ml",
+    deps=FEATURE_TABLES,
+    kinds={"mlflow", "scikitlearn"},
+    tags={CADENCE_TAG: "weekly"},
+    description="Trains the propensity, CLV and segment models on past cutoffs, evaluates them out of "
+    "time on a later one, logs them to MLflow and promotes a version to @champion only when it is not "
+    "worse than the champion on the same holdout (weekly job `ml_training`, or on demand).",
+)
+def model_training(
+    context: dg.AssetExecutionContext,
+    config: TrainingConfig,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+) -> dg.MaterializeResult:
+    from ml.training import train_models
+
+    report = train_models(
+        warehouse.path,
+        mlflow.store(),
+        max_train_rows=config.max_train_rows,
+        random_state=config.random_state,
+        log=context.log.info,
+        lock_wait_seconds=warehouse.lock_wait_seconds,
+    )
+    return dg.MaterializeResult(metadata=report.metadata())
+
+
+@dg.asset(
+    key=SCORES_KEY,
+    group_name="ml",
+    deps=[*FEATURE_TABLES, *ACTION_INPUTS],
+    kinds={"mlflow", "duckdb"},
+    description="Scores every customer_key at the scoring cutoff with the @champion models (purchase, "
+    "cross-sell per product line, churn, CLV, segment) and picks a next best action the customer "
+    "consented to: `ml.customer_scores`, and every night's rows in `ml.customer_scores_history`. Never "
+    "trains: a model without a champion leaves its columns empty.",
+)
+def customer_scores(
+    context: dg.AssetExecutionContext,
+    config: ScoringConfig,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+) -> dg.MaterializeResult:
+    from ml.next_best_action import NbaSettings
+    from ml.scoring import score_customers
+
+    settings = NbaSettings(
+        churn_threshold=config.churn_threshold,
+        retention_clv_share=config.retention_clv_share,
+        feedback_days=config.feedback_days,
+        min_expected_value=config.min_expected_value_eur,
+    )
+    report = score_customers(
+        warehouse.path,
+        mlflow.store(),
+        settings,
+        run_id=context.run_id,
+        lock_wait_seconds=warehouse.lock_wait_seconds,
+    )
+    for warning in report.warnings:
+        context.log.warning(warning)
+    return dg.MaterializeResult(metadata=report.metadata())
