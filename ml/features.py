@@ -19,7 +19,7 @@ FEATURES = "ml.customer_features"
 LINE_FEATURES = "ml.customer_line_features"
 LABELS = "ml.customer_labels"
 LINE_LABELS = "ml.customer_line_labels"
-CUTOFFS = "intermediate.int_ml__cutoffs"
+CUTOFFS = "ml.int_ml__cutoffs"
 KEYS = ["customer_key", "cutoff_date"]
 LINE_WINDOW_COMPLETE = "is_90d_window_complete"
 

@@ -35,19 +35,19 @@ scores as (
         select
             cast(null as {{ dbt.type_string() }}) as customer_key,
             cast(null as date) as score_date,
-            cast(null as {{ dbt.type_float() }}) as purchase_propensity_30d,
-            cast(null as {{ dbt.type_float() }}) as churn_risk_180d,
+            cast(null as {{ type_double() }}) as purchase_propensity_30d,
+            cast(null as {{ type_double() }}) as churn_risk_180d,
             cast(null as {{ dbt.type_string() }}) as top_crosssell_product_line,
-            cast(null as {{ dbt.type_float() }}) as top_crosssell_propensity_90d,
-            cast(null as {{ dbt.type_float() }}) as expected_transactions_12m,
-            cast(null as {{ dbt.type_float() }}) as p_alive,
-            cast(null as {{ dbt.type_float() }}) as clv_12m,
-            cast(null as {{ dbt.type_float() }}) as contribution_clv_12m,
+            cast(null as {{ type_double() }}) as top_crosssell_propensity_90d,
+            cast(null as {{ type_double() }}) as expected_transactions_12m,
+            cast(null as {{ type_double() }}) as p_alive,
+            cast(null as {{ type_double() }}) as clv_12m,
+            cast(null as {{ type_double() }}) as contribution_clv_12m,
             cast(null as {{ dbt.type_string() }}) as segment_name,
             cast(null as {{ dbt.type_string() }}) as next_best_action,
             cast(null as {{ dbt.type_string() }}) as action_product_line,
             cast(null as {{ dbt.type_string() }}) as action_channel,
-            cast(null as {{ dbt.type_float() }}) as action_expected_value_eur
+            cast(null as {{ type_double() }}) as action_expected_value_eur
         where 1 = 0
     {%- endif %}
 )
