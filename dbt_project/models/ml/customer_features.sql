@@ -7,7 +7,6 @@
 {%- set marts = var('marts') %}
 {%- set half_life = marts['engagement_half_life_days'] | float %}
 {%- set share_channels = ['web', 'email', 'social', 'service', 'loyalty'] %}
-{%- set profile_tables = [('crm', 'customers'), ('webshop', 'accounts'), ('loyalty', 'members')] %}
 {%- set double = type_double() %}
 {%- set bigint = dbt.type_bigint() %}
 {%- set int = dbt.type_int() %}
@@ -18,7 +17,8 @@ population as (
     select
         customer_key,
         cutoff_date,
-        first_seen_date
+        first_seen_date,
+        is_known
     from {{ ref('int_ml__customer_cutoffs') }}
 ),
 
@@ -28,27 +28,6 @@ customers as (
         birth_date,
         substring(postcode, 1, 4) as postcode4
     from {{ ref('dim_customer') }}
-),
-
--- a CRM customer, webshop account or loyalty member record of the customer existed by the cutoff
-known as (
-    select distinct
-        population.customer_key,
-        population.cutoff_date
-    from population
-    inner join {{ ref('customer_identity_map') }} as identity_map
-        on population.customer_key = identity_map.customer_key
-    where
-        cast(identity_map.observed_at as date) <= population.cutoff_date
-        and (
-            {%- for source_system, source_table in profile_tables %}
-                (
-                    identity_map.source_system = '{{ source_system }}'
-                    and identity_map.source_table = '{{ source_table }}'
-                )
-                {%- if not loop.last %} or{% endif %}
-            {%- endfor %}
-        )
 ),
 
 -- ---- orders
@@ -300,7 +279,7 @@ select
     population.cutoff_date,
 
     -- profile (the golden record's birth date and postcode as they are now)
-    cast(case when known.customer_key is not null then 1 else 0 end as {{ int }}) as is_known,
+    cast(case when population.is_known then 1 else 0 end as {{ int }}) as is_known,
     cast({{ dbt.datediff('population.first_seen_date', 'population.cutoff_date', 'day') }} as {{ int }})
         as tenure_days,
     cast(
@@ -374,8 +353,6 @@ select
 from population
 inner join customers
     on population.customer_key = customers.customer_key
-left join known
-    on population.customer_key = known.customer_key and population.cutoff_date = known.cutoff_date
 left join order_features
     on population.customer_key = order_features.customer_key and population.cutoff_date = order_features.cutoff_date
 left join bgnbd
