@@ -102,6 +102,25 @@ class MlflowResource(dg.ConfigurableResource):
         return MlflowStore.under(Path(self.data_dir), self.tracking_uri)
 
 
+class AsOfResource(dg.ConfigurableResource):
+    """The day the whole pipeline describes (`KLANTBEELD_AS_OF`: a date, or a time whose date counts).
+
+    Empty: the last day with data. Set, dbt leaves out every order and touchpoint after it (the
+    `as_of_date` var), the ML features and labels stop there and the scores predict the days after
+    it: how a backtest runs, and how a dataset that ends in the past is scored.
+    """
+
+    value: str | None = None
+
+    def date(self) -> datetime.date | None:
+        if not self.value:
+            return None
+        try:
+            return datetime.date.fromisoformat(self.value[:10])
+        except ValueError as error:
+            raise ValueError(f"KLANTBEELD_AS_OF={self.value!r} is not a date (YYYY-MM-DD): {error}") from None
+
+
 class SourceSystemsResource(dg.ConfigurableResource):
     """Which source systems exist and where they are: `sources.yaml` (path overridable)."""
 
@@ -126,6 +145,7 @@ def default_resources(
             data_dir=str(warehouse.parent if warehouse else data_dir()),
             reference_time=os.environ.get("KLANTBEELD_AS_OF") or None,
         ),
+        "as_of": AsOfResource(value=os.environ.get("KLANTBEELD_AS_OF") or None),
         "mlflow": MlflowResource(
             data_dir=str(warehouse.parent if warehouse else data_dir()),
             tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or None,

@@ -2,10 +2,10 @@
 -- Columns are listed, never `select *`: a column added to dim_customer stays out of bi until chosen
 -- here. Dropped: names, email, phone, street, house number and every `*_source` (source record ids).
 -- Coarsened: the birth date to its year and an age band, the postcode to its four digits. Ages are
--- counted on the day the marts describe when the `marts.as_of_date` var sets one, else on the run's
+-- counted on the day the marts describe when the `as_of_date` var sets one, else on the run's
 -- date. The full profile is restricted.dim_customer (docs/serving.md).
 
-{%- set as_of_date = var('marts', {}).get('as_of_date') or run_started_at.strftime("%Y-%m-%d") %}
+{%- set as_of_date = var('as_of_date', none) or run_started_at.strftime("%Y-%m-%d") %}
 {%- set as_of = "cast('" ~ as_of_date ~ "' as date)" %}
 
 with

@@ -1,5 +1,7 @@
 """dbt models as assets, dbt tests as asset checks."""
 
+import datetime
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -10,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_project
+from orchestration.resources import AsOfResource
 
 
 class KlantbeeldDbtTranslator(DagsterDbtTranslator):
@@ -27,10 +30,14 @@ class KlantbeeldDbtTranslator(DagsterDbtTranslator):
         )
 
 
-def dbt_build_args(target_path: Path) -> list[str]:
+def dbt_build_args(target_path: Path, as_of: datetime.date | None = None) -> list[str]:
     """`dbt build` of models and data tests into a throw-away target dir (dagster-dbt leaves ~1.5 MB
-    per run otherwise). dbt's unit tests check the SQL, not the data: CI runs them, the nightly not."""
-    return ["build", "--target-path", str(target_path), "--exclude-resource-type", "unit_test"]
+    per run otherwise). dbt's unit tests check the SQL, not the data: CI runs them, the nightly not.
+    A run as of a past date passes it as the `as_of_date` var."""
+    args = ["build", "--target-path", str(target_path), "--exclude-resource-type", "unit_test"]
+    if as_of is not None:
+        args += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
+    return args
 
 
 def prepare_target_path(target_path: Path) -> None:
@@ -47,10 +54,11 @@ def prepare_target_path(target_path: Path) -> None:
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
     ),
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource) -> Iterator[Any]:
     target_path = Path(tempfile.mkdtemp(prefix="klantbeeld-dbt-"))
     prepare_target_path(target_path)
     try:
-        yield from dbt.cli(dbt_build_args(target_path), context=context, target_path=target_path).stream()
+        args = dbt_build_args(target_path, as_of.date())
+        yield from dbt.cli(args, context=context, target_path=target_path).stream()
     finally:
         shutil.rmtree(target_path, ignore_errors=True)

@@ -1,9 +1,11 @@
 """The code location loads, and its graph is the one users see in the UI."""
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 from dagster._utils.schedules import cron_string_iterator
 
 import orchestration
@@ -11,6 +13,8 @@ from orchestration.dbt_project import dbt_project
 from orchestration.definitions import defs
 from orchestration.ingest.contract import load_contract
 from orchestration.serve.declarations import load_published_relations
+from orchestration.resources import AsOfResource
+from orchestration.stages.ml.assets import SCORES_KEY, TRAINING_KEY
 from orchestration.stages.serve.assets import PUBLICATION_KEY
 from orchestration.stages.transform.dbt_assets import dbt_build_args
 
@@ -55,10 +59,10 @@ def test_the_publication_runs_after_every_model_dbt_marks_for_publishing():
     assert all(specs[key].kinds & {"dbt"} for key in declared), "published relations are dbt models"
 
 
-def test_nightly_job_covers_every_asset():
+def test_nightly_job_covers_every_asset_but_the_weekly_training():
     nightly = defs.resolve_job_def("nightly")
     job_keys = set(nightly.asset_layer.executable_asset_keys)
-    assert job_keys == {spec.key for spec in defs.resolve_all_asset_specs()}
+    assert job_keys == {spec.key for spec in defs.resolve_all_asset_specs()} - {TRAINING_KEY}
 
 
 def test_nightly_schedule_is_off_by_default_and_ticks_at_two_in_amsterdam():
@@ -82,3 +86,24 @@ def test_nightly_dbt_build_runs_models_and_data_tests_but_not_unit_tests(tmp_pat
     assert args[0] == "build"
     assert args[args.index("--target-path") + 1] == str(tmp_path)
     assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
+    assert "--vars" not in args
+
+
+def test_a_run_as_of_a_past_date_passes_it_to_dbt_and_rejects_a_malformed_one(tmp_path):
+    as_of = AsOfResource(value="2026-06-01T06:00:00").date()
+    args = dbt_build_args(tmp_path, as_of)
+    assert json.loads(args[args.index("--vars") + 1]) == {"as_of_date": "2026-06-01"}
+    assert AsOfResource(value=None).date() is None
+    with pytest.raises(ValueError, match="KLANTBEELD_AS_OF='01-06-2026' is not a date"):
+        AsOfResource(value="01-06-2026").date()
+
+
+def test_the_nightly_job_scores_but_never_trains_and_training_has_its_own_weekly_job():
+    nightly = defs.resolve_job_def("nightly")
+    nightly_keys = nightly.asset_layer.selected_asset_keys
+    assert SCORES_KEY in nightly_keys and TRAINING_KEY not in nightly_keys
+    assert defs.resolve_job_def("ml_training").asset_layer.selected_asset_keys == {TRAINING_KEY}
+    schedule = defs.resolve_schedule_def("ml_training_weekly")
+    assert schedule.job_name == "ml_training" and schedule.execution_timezone == "Europe/Amsterdam"
+    # customer_360 shows the scores: it is downstream of the scoring asset
+    assert SCORES_KEY in defs.resolve_asset_graph().get(dg.AssetKey(["marts", "customer_360"])).parent_keys

@@ -1,8 +1,8 @@
 -- One row: the day the customer marts describe ("today" for recency, decay and trailing windows).
--- The `marts.as_of_date` var when set (a backfill, a test); else the last day with touchpoints, capped
+-- The `as_of_date` var (KLANTBEELD_AS_OF) when set (a backfill, a test); else the last day with touchpoints, capped
 -- at the run's date so a few future-dated source rows cannot move it.
 
-{%- set configured = var('marts')['as_of_date'] %}
+{%- set configured = var('as_of_date', none) %}
 {%- set run_date = 'cast(' ~ dbt.current_timestamp() ~ ' as date)' %}
 
 {% if configured %}

@@ -340,4 +340,4 @@ select
     {{ dbt.concat(['source_system', "':'", 'source_table', "':'", 'source_record_id']) }} as interaction_key,
     *
 from unioned
-where interaction_at is not null
+where interaction_at is not null and {{ on_or_before_as_of('interaction_at') }}

@@ -80,3 +80,4 @@ select
 from unioned
 left join {{ ref('stg_webshop__products') }} as products
     on unioned.product_id = products.product_id
+where {{ on_or_before_as_of('unioned.ordered_at') }}
