@@ -191,6 +191,46 @@ def _require_both_classes(frame: pd.DataFrame, label: str, role: str, cutoffs: S
         )
 
 
+def split_by_cutoff(
+    train: pd.DataFrame, holdout: pd.DataFrame, columns: Sequence[str], label: str
+) -> TimeSplit:
+    """Training rows of the latest cutoff apart from the earlier ones, after checking the time order.
+
+    Only `columns`, the label and the cutoff are kept; rows with a missing label are left out.
+    """
+    needed = list(dict.fromkeys([*columns, label, CUTOFF_COLUMN]))
+    for name, frame in (("train", train), ("holdout", holdout)):
+        missing = [column for column in needed if column not in frame.columns]
+        if missing:
+            raise KeyError(f"{label}: the {name} frame lacks columns {missing}")
+    train = train.loc[train[label].notna(), needed]
+    holdout = holdout.loc[holdout[label].notna(), needed]
+    cutoffs = sorted(train[CUTOFF_COLUMN].unique())
+    if len(cutoffs) < 2:
+        raise ValueError(
+            f"{label}: training needs at least two cutoffs (fit on the earlier ones, calibrate and choose "
+            f"on the latest); got {_describe_cutoffs(cutoffs) or 'none'}"
+        )
+    holdout_cutoffs = sorted(holdout[CUTOFF_COLUMN].unique())
+    if not holdout_cutoffs:
+        raise ValueError(f"{label}: the holdout frame has no labelled rows")
+    if holdout_cutoffs[0] <= cutoffs[-1]:
+        raise ValueError(
+            f"{label}: holdout cutoff {_describe_cutoffs(holdout_cutoffs[:1])} is not after the latest "
+            f"training cutoff {_describe_cutoffs(cutoffs[-1:])}; evaluation must be out of time"
+        )
+    latest = cutoffs[-1]
+    return TimeSplit(
+        label=label,
+        fit=train[train[CUTOFF_COLUMN] < latest],
+        calibration=train[train[CUTOFF_COLUMN] == latest],
+        holdout=holdout,
+        fit_cutoffs=list(cutoffs[:-1]),
+        calibration_cutoff=latest,
+        holdout_cutoffs=list(holdout_cutoffs),
+    )
+
+
 def time_split(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -201,43 +241,14 @@ def time_split(
     max_calibration_rows: int = 200_000,
     random_state: int = 0,
 ) -> TimeSplit:
-    """Checks the frames and splits training rows by cutoff; rows with a missing label are left out."""
-    needed = [*columns, label, CUTOFF_COLUMN]
-    for name, frame in (("train", train), ("holdout", holdout)):
-        missing = [column for column in dict.fromkeys(needed) if column not in frame.columns]
-        if missing:
-            raise KeyError(f"{label}: the {name} frame lacks columns {missing}")
-    train = train.loc[train[label].notna(), [*dict.fromkeys(needed)]]
-    holdout = holdout.loc[holdout[label].notna(), [*dict.fromkeys(needed)]]
-    cutoffs = sorted(train[CUTOFF_COLUMN].unique())
-    if len(cutoffs) < 2:
-        raise ValueError(
-            f"{label}: training needs at least two cutoffs (fit on the earlier ones, calibrate on the "
-            f"latest); got {_describe_cutoffs(cutoffs) or 'none'}"
-        )
-    holdout_cutoffs = sorted(holdout[CUTOFF_COLUMN].unique())
-    if not holdout_cutoffs:
-        raise ValueError(f"{label}: the holdout frame has no labelled rows")
-    if holdout_cutoffs[0] <= cutoffs[-1]:
-        raise ValueError(
-            f"{label}: holdout cutoff {_describe_cutoffs(holdout_cutoffs[:1])} is not after the latest "
-            f"training cutoff {_describe_cutoffs(cutoffs[-1:])}; evaluation must be out of time"
-        )
-    fit_cutoffs, calibration_cutoff = cutoffs[:-1], cutoffs[-1]
-    fit = train[train[CUTOFF_COLUMN] < calibration_cutoff]
-    calibration = train[train[CUTOFF_COLUMN] == calibration_cutoff]
-    _require_both_classes(fit, label, "fitting", fit_cutoffs)
-    _require_both_classes(calibration, label, "calibration", [calibration_cutoff])
-    _require_both_classes(holdout, label, "holdout", holdout_cutoffs)
-    return TimeSplit(
-        label=label,
-        fit=stratified_sample(fit, label, max_train_rows, random_state),
-        calibration=stratified_sample(calibration, label, max_calibration_rows, random_state),
-        holdout=holdout,
-        fit_cutoffs=list(fit_cutoffs),
-        calibration_cutoff=calibration_cutoff,
-        holdout_cutoffs=list(holdout_cutoffs),
-    )
+    """`split_by_cutoff` for a binary label: both outcomes required everywhere, stratified subsamples."""
+    split = split_by_cutoff(train, holdout, columns, label)
+    _require_both_classes(split.fit, label, "fitting", split.fit_cutoffs)
+    _require_both_classes(split.calibration, label, "calibration", [split.calibration_cutoff])
+    _require_both_classes(split.holdout, label, "holdout", split.holdout_cutoffs)
+    split.fit = stratified_sample(split.fit, label, max_train_rows, random_state)
+    split.calibration = stratified_sample(split.calibration, label, max_calibration_rows, random_state)
+    return split
 
 
 def _choose_calibration(
