@@ -16,23 +16,46 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from ml.propensity import FeatureFrame
 
+# Behavioural columns of ml.customer_features worth clustering on (the rest: demographics, raw counts that
+# duplicate these, BG/NBD inputs). Callers keep those present in their frame.
+SEGMENT_FEATURES = [
+    "recency_days",
+    "frequency_365d",
+    "monetary_365d",
+    "avg_order_value_365d",
+    "tenure_days",
+    "online_order_share_365d",
+    "web_sessions_90d",
+    "email_click_rate_365d",
+    "service_contacts_365d",
+    "avg_satisfaction_365d",
+    "loyalty_tier_rank",
+    "campaign_responses_365d",
+    "decayed_engagement_points",
+]
 # (phrase when the segment is above the average customer, phrase when below).
 FEATURE_PHRASES: dict[str, tuple[str, str]] = {
     "recency_days": ("lapsed buyers", "recent buyers"),
     "frequency_365d": ("frequent buyers", "rare buyers"),
+    "frequency_90d": ("buying often lately", "not buying lately"),
     "monetary_365d": ("high spend", "low spend"),
+    "margin_365d": ("high margin", "low margin"),
     "avg_order_value_365d": ("large baskets", "small baskets"),
     "tenure_days": ("long-standing customers", "new customers"),
-    "store_order_share": ("store buyers", "seldom in store"),
-    "web_order_share": ("online buyers", "seldom online"),
+    "days_since_first_order": ("long-time buyers", "recent first buyers"),
+    "online_order_share_365d": ("online buyers", "store buyers"),
     "web_sessions_90d": ("active on the website", "rarely on the website"),
-    "email_open_rate": ("email readers", "ignore email"),
-    "email_click_rate": ("email clickers", "rarely click email"),
+    "product_views_90d": ("browsing many products", "browsing few products"),
+    "email_click_rate_365d": ("email clickers", "rarely click email"),
+    "email_opens_90d": ("email readers", "ignore email"),
     "service_contacts_365d": ("frequent service contacts", "few service contacts"),
-    "satisfaction_score": ("satisfied", "dissatisfied"),
-    "loyalty_tier": ("high loyalty tier", "low loyalty tier"),
+    "avg_satisfaction_365d": ("satisfied", "dissatisfied"),
+    "loyalty_tier_rank": ("high loyalty tier", "low loyalty tier"),
+    "loyalty_points_earned_365d": ("earning many loyalty points", "earning few loyalty points"),
     "campaign_responses_365d": ("campaign responders", "campaign-averse"),
-    "engagement_score": ("highly engaged", "disengaged"),
+    "coupons_redeemed_365d": ("coupon users", "rarely use coupons"),
+    "decayed_engagement_points": ("highly engaged", "disengaged"),
+    "age_years": ("older", "younger"),
 }
 # Centroid features at least this many standard deviations from the mean enter the description.
 NOTABLE_Z = 0.5
@@ -92,12 +115,42 @@ class SegmentModel:
     k: int
     features: list[str]
     log_features: list[str]
-    silhouette_scores: dict[int, float]
+    silhouette_by_k: dict[int, float]
     centroids: pd.DataFrame
     profiles: pd.DataFrame
 
-    def assign(self, frame: pd.DataFrame) -> pd.Series:
-        return pd.Series(self.pipeline.predict(frame), index=frame.index, name="segment")
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.pipeline.predict(frame)
+
+    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """segment_id, segment_name and segment_description per row of frame (same index)."""
+        segment = self.predict(frame)
+        profiles = self.profiles.set_index("segment")
+        return pd.DataFrame(
+            {
+                "segment_id": segment,
+                "segment_name": profiles["name"].to_numpy()[segment],
+                "segment_description": profiles["description"].to_numpy()[segment],
+            },
+            index=frame.index,
+        )
+
+    def describe(self) -> pd.DataFrame:
+        """One row per segment: number, name, description, customers and share at fit time."""
+        return self.profiles.copy()
+
+
+def silhouette_on(model: SegmentModel, frame: pd.DataFrame, random_state: int = 0) -> float:
+    """Silhouette of the model's segments on frame in the model's own standardized space.
+
+    NaN when the frame falls into a single segment (the score is undefined there).
+    """
+    segment = model.predict(frame)
+    if len(np.unique(segment)) < 2:
+        return float("nan")
+    standardized = model.pipeline[:-1].transform(frame)
+    sample_size = min(SILHOUETTE_SAMPLE_ROWS, len(frame))
+    return float(silhouette_score(standardized, segment, sample_size=sample_size, random_state=random_state))
 
 
 def describe_centroid(z_scores: pd.Series) -> tuple[str, str]:
@@ -170,7 +223,7 @@ def fit_segments(
         k=k,
         features=features,
         log_features=log_features,
-        silhouette_scores=scores,
+        silhouette_by_k=scores,
         centroids=centroids,
         profiles=profiles,
     )

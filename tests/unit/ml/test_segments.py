@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from ml.segments import describe_centroid, feature_phrase, fit_segments, skewed_count_features
+from ml.segments import describe_centroid, feature_phrase, fit_segments, silhouette_on, skewed_count_features
 
 FEATURES = ["frequency_365d", "monetary_365d", "recency_days", "garden_views"]
 # Four groups of distinct sizes: (share, orders a year, spend per order, days since last order, garden views).
@@ -52,23 +52,24 @@ def fitted():
 def test_number_of_groups_is_recovered(fitted):
     frame, model = fitted
     assert model.k == 4
-    assert set(model.silhouette_scores) == {2, 3, 4, 5, 6}
-    assert max(model.silhouette_scores, key=model.silhouette_scores.get) == 4
-    assert adjusted_rand_score(frame["group"], model.assign(frame)) > 0.95
+    assert set(model.silhouette_by_k) == {2, 3, 4, 5, 6}
+    assert max(model.silhouette_by_k, key=model.silhouette_by_k.get) == 4
+    assert adjusted_rand_score(frame["group"], model.predict(frame)) > 0.95
+    assert silhouette_on(model, frame) == pytest.approx(model.silhouette_by_k[4], abs=0.03)
 
 
 def test_segments_are_numbered_by_size(fitted):
     frame, model = fitted
     assert model.profiles["customers"].tolist() == sorted(model.profiles["customers"], reverse=True)
     assert model.profiles["customers"].sum() == len(frame)
-    assignment = model.assign(frame)
+    assignment = model.predict(frame)
     assert (frame.loc[assignment == 0, "group"] == "loyal").mean() > 0.95
     assert (frame.loc[assignment == 3, "group"] == "big_spenders").mean() > 0.95
 
 
 def test_descriptions_name_the_distinguishing_features(fitted):
     frame, model = fitted
-    assignment = model.assign(frame)
+    assignment = model.assign(frame)["segment_id"]
     descriptions = {}
     for group in GROUPS:
         segment = assignment[frame["group"] == group].mode()[0]
@@ -95,7 +96,13 @@ def test_fitted_pipeline_pickles_and_scores_new_rows(fitted):
     _, model = fitted
     restored = pickle.loads(pickle.dumps(model.pipeline))
     fresh = synthetic_groups(400, seed=9).assign(customer_key="KB1")
-    np.testing.assert_array_equal(restored.predict(fresh), model.assign(fresh).to_numpy())
+    np.testing.assert_array_equal(restored.predict(fresh), model.predict(fresh))
+    assigned = model.assign(fresh)
+    assert assigned.index.equals(fresh.index)
+    profiles = model.describe().set_index("segment")
+    first = assigned.iloc[0]
+    assert first["segment_name"] == profiles.loc[first["segment_id"], "name"]
+    assert first["segment_description"] == profiles.loc[first["segment_id"], "description"]
 
 
 def test_phrases_and_names():
