@@ -29,7 +29,7 @@ TEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print 2>/dev/null)
 
-.PHONY: help install demo sources manifest test lint format ui bench bench-identity evaluate clean system-packages
+.PHONY: help install demo train sources manifest test lint format ui bench bench-identity evaluate evaluate-ml clean system-packages
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,13 +61,23 @@ sources: $(VENV)/.installed ## Generate the simulated source systems (DEMO_PEOPL
 	  $(BIN)/python -m simulator generate --people $(DEMO_PEOPLE) --seed $(SEED); \
 	fi
 
-demo: install manifest sources $(DAGSTER_HOME)/dagster.yaml ## Generate the demo sources and run the nightly job
+demo: install manifest sources $(DAGSTER_HOME)/dagster.yaml ## Generate the demo sources, run the nightly job, train the models, score
 	$(BIN)/dagster job execute -m orchestration -j nightly
+	@# the first night has no trained model yet: train once (weekly from then on), then score
+	$(BIN)/dagster job execute -m orchestration -j ml_training
+	$(BIN)/dagster job execute -m orchestration -j ml_scoring
 	$(BIN)/python -m orchestration.summary
 	$(BIN)/python -m orchestration.identity.evaluate
+	$(BIN)/python -m ml.evaluate
+
+train: install manifest $(DAGSTER_HOME)/dagster.yaml ## Train the models now (the ml_training job; weekly when scheduled)
+	$(BIN)/dagster job execute -m orchestration -j ml_training
 
 evaluate: install ## Score the identity resolution against the simulator's truth (pairwise precision/recall/F1)
 	$(BIN)/python -m orchestration.identity.evaluate --min-precision 0.995 --min-recall 0.98 --scope profile
+
+evaluate-ml: install ## Score the nightly predictions against the simulator's truth (AUC, calibration, CLV error)
+	$(BIN)/python -m ml.evaluate --check
 
 ui: install manifest $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (webserver + daemon) on http://127.0.0.1:$(UI_PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)

@@ -22,7 +22,7 @@ from simulator.geo import day_date, day_number, demographics_for_year, make_cale
 from simulator.identities import DAY
 from simulator.outcomes import outcomes
 from simulator.reference import PRODUCT_LINES
-from simulator.textops import S, cat, fmt_date, fmt_ts, sarr, zfill_int
+from simulator.textops import S, arrow_strings, cat, fmt_date, fmt_ts, sarr, zfill_int
 from simulator.world import Chunk, Globals, Spec, make_globals, simulate_chunk
 from simulator.writers import (
     arrow_table,
@@ -272,10 +272,10 @@ def _identity_rows(ch: Chunk, to_day: int) -> pa.Table:
         out.append(
             pa.table(
                 {
-                    "source_system": pa.array(np.full(k, system, dtype=S), type=pa.string()),
-                    "source_table": pa.array(np.full(k, table, dtype=S), type=pa.string()),
-                    "source_record_id": pa.array(ids_.astype(S), type=pa.string()),
-                    "person_id": pa.array(pid[person], type=pa.string()),
+                    "source_system": arrow_strings(np.full(k, system, dtype=S)),
+                    "source_table": arrow_strings(np.full(k, table, dtype=S)),
+                    "source_record_id": arrow_strings(ids_.astype(S)),
+                    "person_id": arrow_strings(pid[person]),
                 }
             )
         )

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 S = np.dtypes.StringDType()
+
+
+def arrow_strings(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """An Arrow string array from a numpy string array. pyarrow < 26 (what mlflow 3.17 allows)
+    cannot read numpy's StringDType directly: such arrays pass through Python objects."""
+    if values.dtype.kind == "T":
+        values = values.astype(object)
+    return pa.array(values, type=pa.string(), mask=mask)
 
 
 def sarr(values: object, n: int | None = None) -> np.ndarray:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from simulator.contract import column_types, columns, contract, primary_key
-from simulator.textops import S
+from simulator.textops import S, arrow_strings
 
 Table = dict[str, np.ndarray]
 INSERT_BATCH = 20_000
@@ -188,7 +188,7 @@ def arrow_table(t: Table, system: str, table: str) -> pa.Table:
         if a is None:
             arrays.append(pa.nulls(n, pa.string()))
         elif a.dtype.kind in "TU":
-            arrays.append(pa.array(a, type=pa.string(), mask=a == ""))
+            arrays.append(arrow_strings(a, mask=a == ""))
         elif a.dtype.kind == "O":
             arrays.append(pa.array(np.where(a == "", None, a), type=pa.string(), from_pandas=True))
         elif typ == "boolean":
@@ -204,7 +204,7 @@ def arrow_table(t: Table, system: str, table: str) -> pa.Table:
                 pa.array(a.astype(np.int64), type=pa.int64(), mask=a < 0 if c == "satisfaction" else None)
             )
         else:
-            arrays.append(pa.array(a.astype(S), type=pa.string()))
+            arrays.append(arrow_strings(a.astype(S)))
     return pa.Table.from_arrays(arrays, names=list(types))
 
 
