@@ -163,3 +163,24 @@ def promote_if_not_worse(
         champion_value=champion_value,
         reason=reason,
     )
+
+
+def promote_unevaluated(
+    client: MlflowClient, version: ModelVersion, champion: ModelVersion | None, why: str
+) -> Promotion:
+    """A version that could not be evaluated becomes champion only while there is none; otherwise it
+    waits as challenger (never replace a measured champion by an unmeasured model)."""
+    promoted = champion is None
+    reason = f"not evaluated ({why}); " + ("first version: champion" if promoted else "the champion stays")
+    client.set_registered_model_alias(version.name, CHAMPION if promoted else CHALLENGER, version.version)
+    client.set_model_version_tag(version.name, version.version, DECISION_TAG, reason)
+    return Promotion(
+        model_name=version.name,
+        version=str(version.version),
+        promoted=promoted,
+        metric="none",
+        new_value=float("nan"),
+        champion_version=str(champion.version) if champion is not None else None,
+        champion_value=None,
+        reason=reason,
+    )

@@ -27,6 +27,7 @@ from ml.registry import (
     load_version,
     log_model,
     promote_if_not_worse,
+    promote_unevaluated,
 )
 from ml.value import BGNBD_COLUMNS, CustomerValueModel, is_buyer
 
@@ -253,8 +254,7 @@ def train_value_model(client, frame: ft.ModelFrame, random_state: int) -> ModelR
     report = ModelReport(model_name=CLV_MODEL, target=ft.SPEND_LABEL)
     train, holdout, holdout_cutoff = holdout_split(frame.rows, ft.SPEND_LABEL)
     if holdout.empty:
-        report.skipped = f"no cutoff with a complete 365-day window for {ft.SPEND_LABEL}: too little history"
-        return report
+        return train_unevaluated_value_model(client, frame, report)
     buyers = holdout[is_buyer(holdout)]
     actual = buyers[ft.SPEND_LABEL].to_numpy(dtype=float)
     with mlflow.start_run(run_name=CLV_MODEL) as run:
@@ -304,6 +304,32 @@ def train_value_model(client, frame: ft.ModelFrame, random_state: int) -> ModelR
             {f"{name}.{metric}": s[metric] for name, s in scores.items() for metric in ("mae", "rmse")}
         )
         report.metrics.update({f"{name}.spearman": s["spearman"] for name, s in scores.items()})
+    return report
+
+
+def train_unevaluated_value_model(client, frame: ft.ModelFrame, report: ModelReport) -> ModelReport:
+    """Less than a year of history after the first cutoff: no spend window to judge a CLV by. BG/NBD and
+    Gamma-Gamma need no labels, so they are fitted on the latest cutoff and registered without a
+    holdout error; such a version becomes champion only while there is none."""
+    import mlflow
+
+    latest = frame.rows[frame.rows["cutoff_date"] == frame.rows["cutoff_date"].max()]
+    with mlflow.start_run(run_name=CLV_MODEL) as run:
+        model = CustomerValueModel().fit(latest)
+        mlflow.log_params(
+            {
+                "method": model.method,
+                "evaluated": False,
+                "fit_cutoff": str(latest["cutoff_date"].max().date()),
+            }
+        )
+        mlflow.log_params({f"bgnbd.{k}": v for k, v in model.bgnbd_.params_.items()})
+        mlflow.log_params({f"gamma_gamma.{k}": v for k, v in model.gamma_gamma_.params_.items()})
+        example_columns = sorted(set(BGNBD_COLUMNS) | set(frame.feature_columns))
+        version = log_model(model, CLV_MODEL, latest[example_columns].head(5))
+        champion = champion_version(client, CLV_MODEL)
+        promotion = promote_unevaluated(client, version, champion, "no complete 365-day spend window")
+        report.run_id, report.promotion = run.info.run_id, promotion
     return report
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ml import features as ft
-from ml.registry import CHALLENGER, CHAMPION, DECISION_TAG, MlflowStore, decide_promotion
+from ml.registry import CHALLENGER, CHAMPION, DECISION_TAG, MlflowStore, decide_promotion, promote_unevaluated
 from ml.training import PURCHASE_MODEL, train_propensity_model
 
 FEATURES = ["recency_days", "frequency_365d", "monetary_365d", "noise"]
@@ -56,10 +56,12 @@ def test_first_version_becomes_champion_and_a_worse_one_stays_challenger(store):
     frame = synthetic_frame()
     first = train_propensity_model(client, frame, PURCHASE_MODEL, ft.PURCHASE_LABEL, 100_000, 0)
     assert first.skipped is None and first.promotion.promoted
-    assert client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION).version == first.promotion.version
+    assert str(client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION).version) == first.promotion.version
     assert first.metrics["roc_auc"] > 0.75
     run = client.get_run(first.run_id)
-    assert {"roc_auc", "pr_auc", "brier", "top_decile_lift", "expected_calibration_error"} <= set(run.data.metrics)
+    assert {"roc_auc", "pr_auc", "brier", "top_decile_lift", "expected_calibration_error"} <= set(
+        run.data.metrics
+    )
     artifacts = {artifact.path for artifact in client.list_artifacts(first.run_id, "plots")}
     assert artifacts == {"plots/calibration.png", "plots/lift.png", "plots/feature_importance.png"}
 
@@ -74,8 +76,8 @@ def test_first_version_becomes_champion_and_a_worse_one_stays_challenger(store):
     assert not second.promotion.promoted
     assert second.promotion.champion_version == first.promotion.version
     assert second.promotion.new_value < second.promotion.champion_value
-    assert client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION).version == first.promotion.version
-    assert client.get_model_version_by_alias(PURCHASE_MODEL, CHALLENGER).version == second.promotion.version
+    assert str(client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION).version) == first.promotion.version
+    assert str(client.get_model_version_by_alias(PURCHASE_MODEL, CHALLENGER).version) == second.promotion.version
     decision = client.get_model_version(PURCHASE_MODEL, second.promotion.version).tags[DECISION_TAG]
     assert "worse than the champion" in decision
 
@@ -86,3 +88,15 @@ def test_a_target_without_enough_cutoffs_is_skipped_with_the_reason(store):
     report = train_propensity_model(client, frame, PURCHASE_MODEL, ft.PURCHASE_LABEL, 100_000, 0)
     assert report.promotion is None
     assert "needs two training cutoffs" in report.skipped
+
+
+def test_a_version_that_cannot_be_evaluated_never_replaces_a_champion(store):
+    client = store.activate()
+    frame = synthetic_frame()
+    first = train_propensity_model(client, frame, PURCHASE_MODEL, ft.PURCHASE_LABEL, 100_000, 0)
+    champion = client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION)
+    version = client.get_model_version(PURCHASE_MODEL, first.promotion.version)
+    promotion = promote_unevaluated(client, version, champion, "no holdout")
+    assert not promotion.promoted and "the champion stays" in promotion.reason
+    fresh = promote_unevaluated(client, version, None, "no holdout")
+    assert fresh.promoted and "first version" in fresh.reason
