@@ -328,7 +328,8 @@ def train_propensity(
     max_calibration_rows: int = 200_000,
     importance_repeats: int = 3,
 ) -> PropensityResult:
-    """Fits every candidate, keeps the one with the best AUC on the calibration cutoff.
+    """Fits every candidate, keeps the one with the best AUC on the calibration cutoff (out-of-fold
+    calibrated probabilities, see `_choose_calibration`).
 
     The choice is made on the latest training cutoff (which no candidate was fitted on): ranking is
     what calibration cannot repair, while calibration error is fixed by the calibrator itself. The
