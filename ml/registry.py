@@ -73,17 +73,26 @@ def trusted_types(model: Any) -> list[str]:
     return untrusted
 
 
-def log_model(model: Any, name: str, input_example: pd.DataFrame) -> ModelVersion:
-    """Log the model in the active run with its signature (from the example) and register a new version."""
+def log_model(model: Any, name: str, input_example: pd.DataFrame, safe_format: bool = True) -> ModelVersion:
+    """Log the model in the active run with its signature (from the example) and register a new version.
+
+    `safe_format`: skops, which loads only trusted types; False for a model that holds what skops
+    cannot write (the segment model's description tables): cloudpickle, loaded only from our own store.
+    """
     import mlflow.sklearn
 
+    serialization = (
+        {"skops_trusted_types": trusted_types(model)}
+        if safe_format
+        else {"serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE}
+    )
     info = mlflow.sklearn.log_model(
         model,
         name="model",
         input_example=input_example,
         pip_requirements=MODEL_REQUIREMENTS,
         registered_model_name=name,
-        skops_trusted_types=trusted_types(model),
+        **serialization,
     )
     from mlflow import MlflowClient
 

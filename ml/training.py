@@ -53,7 +53,8 @@ class ModelReport:
     run_id: str | None = None
     promotion: Promotion | None = None
     metrics: dict[str, float] = field(default_factory=dict)
-    skipped: str | None = None
+    skipped: str | None = None  # why it could not be trained on this data (too little history, ...)
+    error: str | None = None  # it failed: the run fails after the other models are registered
 
 
 @dataclass
@@ -62,9 +63,16 @@ class TrainingReport:
     seconds: float
     rows_loaded: int
 
+    @property
+    def failures(self) -> list[str]:
+        return [f"{report.model_name}: {report.error}" for report in self.models if report.error]
+
     def metadata(self) -> dict[str, Any]:
         lines = ["| model | version | champion? | metric | reason |", "|---|---|---|---|---|"]
         for report in self.models:
+            if report.error:
+                lines.append(f"| {report.model_name} | - | - | - | FAILED: {report.error} |")
+                continue
             if report.skipped:
                 lines.append(f"| {report.model_name} | - | - | - | skipped: {report.skipped} |")
                 continue
@@ -147,21 +155,33 @@ def train_models(
         f"loaded {len(frame.rows):,} rows at {len(frame.cutoffs)} cutoffs, {len(frame.feature_columns)} features"
     )
     client = store.activate()
-    reports = [
-        train_propensity_model(
-            client, frame, PURCHASE_MODEL, ft.PURCHASE_LABEL, max_train_rows, random_state
-        ),
-        train_propensity_model(client, frame, CHURN_MODEL, ft.CHURN_LABEL, max_train_rows, random_state),
-    ]
+    trainings: list[tuple[str, str, Callable[[], ModelReport]]] = [
+        (PURCHASE_MODEL, ft.PURCHASE_LABEL, lambda: train_propensity_model(
+            client, frame, PURCHASE_MODEL, ft.PURCHASE_LABEL, max_train_rows, random_state)),
+        (CHURN_MODEL, ft.CHURN_LABEL, lambda: train_propensity_model(
+            client, frame, CHURN_MODEL, ft.CHURN_LABEL, max_train_rows, random_state)),
+    ]  # fmt: skip
     for line in frame.product_lines:
-        label = ft.line_column(ft.LINE_LABEL, line)
-        reports.append(
-            train_propensity_model(client, frame, crosssell_model(line), label, max_train_rows, random_state)
+        name, label = crosssell_model(line), ft.line_column(ft.LINE_LABEL, line)
+        trainings.append(
+            (
+                name,
+                label,
+                lambda n=name, y=label: train_propensity_model(
+                    client, frame, n, y, max_train_rows, random_state
+                ),
+            )
         )
-    reports.append(train_value_model(client, frame, random_state))
-    reports.append(train_segment_model(client, frame, random_state))
-    for report in reports:
-        log(f"{report.model_name}: {report.skipped or (report.promotion and report.promotion.reason)}")
+    trainings.append((CLV_MODEL, ft.SPEND_LABEL, lambda: train_value_model(client, frame, random_state)))
+    trainings.append((SEGMENT_MODEL, "segment", lambda: train_segment_model(client, frame, random_state)))
+    reports = []
+    for name, target, train in trainings:
+        try:
+            report = train()
+        except Exception as error:  # one model's failure must not keep the others from their champions
+            report = ModelReport(model_name=name, target=target, error=f"{type(error).__name__}: {error}")
+        log(f"{name}: {report.error or report.skipped or (report.promotion and report.promotion.reason)}")
+        reports.append(report)
     return TrainingReport(reports, time.perf_counter() - started, len(frame.rows))
 
 
@@ -356,7 +376,7 @@ def train_segment_model(client, frame: ft.ModelFrame, random_state: int) -> Mode
             {"silhouette": silhouette, **{f"silhouette_k{k}": v for k, v in model.silhouette_by_k.items()}}
         )
         mlflow.log_text(model.describe().to_csv(index=False), "segments.csv")
-        version = log_model(model, SEGMENT_MODEL, customers[features].head(5))
+        version = log_model(model, SEGMENT_MODEL, customers[features].head(5), safe_format=False)
         champion, champion_value = _champion_metric(client, SEGMENT_MODEL, lambda m: silhouette_on(m, sample))
         promotion = promote_if_not_worse(
             client,

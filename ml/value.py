@@ -39,6 +39,9 @@ def is_buyer(frame: pd.DataFrame) -> np.ndarray:
 class CustomerValueModel(BaseEstimator):
     """Expected purchases, P(alive), expected spend and discounted margin (CLV) over `horizon_days`.
 
+    `penalizer`: a small L2 penalty on the BG/NBD parameters, so a few hundred buyers (a young or
+    small customer base) still give a finite fit instead of a dropout parameter running off.
+
     `predict` returns the expected (undiscounted) spend over the horizon, the quantity the holdout
     compares with actual spend; `value` returns every column the scores table needs.
     """
@@ -47,7 +50,7 @@ class CustomerValueModel(BaseEstimator):
         self,
         horizon_days: int = 365,
         annual_discount_rate: float = 0.10,
-        penalizer: float = 0.0,
+        penalizer: float = 0.001,
         spend_regressor: Any = None,
         regressor_features: list[str] | None = None,
     ) -> None:
@@ -70,9 +73,8 @@ class CustomerValueModel(BaseEstimator):
             buyers[FREQUENCY], buyers[RECENCY], buyers[AGE]
         )
         repeat = buyers[(buyers[FREQUENCY] > 0) & (buyers[MONETARY] > 0)]
-        self.gamma_gamma_ = GammaGammaFitter(penalizer=self.penalizer).fit(
-            repeat[FREQUENCY], repeat[MONETARY]
-        )
+        # no penalty here: shrinking q towards 0 would leave the mean spend undefined (q <= 1)
+        self.gamma_gamma_ = GammaGammaFitter().fit(repeat[FREQUENCY], repeat[MONETARY])
         revenue = float(buyers["revenue_lifetime"].sum())
         self.population_margin_rate_ = (
             float(buyers["margin_lifetime"].sum()) / revenue if revenue > 0 else 0.0

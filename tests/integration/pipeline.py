@@ -50,12 +50,19 @@ def run_nightly(
 ) -> dg.ExecuteInProcessResult:
     """Materialize everything the nightly job materializes, with the resources pointed at `data_dir`,
     as on the morning after the world's last day."""
+    return run_job(data_dir, "nightly", sources_config=sources_config, raise_on_error=raise_on_error)
+
+
+def run_job(
+    data_dir: Path, job_name: str, sources_config: Path | None = None, raise_on_error: bool = True
+) -> dg.ExecuteInProcessResult:
+    """Run one of the code location's jobs in-process against `data_dir` (its MLflow store included)."""
     with data_dir_env(data_dir):
         resources = default_resources(warehouse=data_dir / "warehouse.duckdb", sources_config=sources_config)
         resources["quality"] = QualityResource(
             data_dir=str(data_dir), reference_time=world_reference_time(data_dir)
         )
-        job = defs.resolve_job_def("nightly")
+        job = defs.resolve_job_def(job_name)
         return job.execute_in_process(
             resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error
         )

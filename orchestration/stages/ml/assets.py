@@ -61,6 +61,11 @@ def model_training(
         log=context.log.info,
         lock_wait_seconds=warehouse.lock_wait_seconds,
     )
+    if report.failures:
+        # the other models are registered; the run fails so that nobody misses the broken one
+        raise dg.Failure(
+            description="Training failed for " + "; ".join(report.failures), metadata=report.metadata()
+        )
     return dg.MaterializeResult(metadata=report.metadata())
 
 

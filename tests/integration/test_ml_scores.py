@@ -1,0 +1,161 @@
+"""The ML stage on a copy of the `marts_world` fixture (2,000 people, one year, after one nightly run):
+the weekly training job trains, logs and registers every model, the scoring job scores every customer
+with the @champions and never trains, the scores reach customer_360 and the BI serving file, and a
+rerun of the same night replaces its history rows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ml import features as ft
+from ml.registry import CHAMPION, MlflowStore
+from ml.training import CHURN_MODEL, CLV_MODEL, PURCHASE_MODEL, SEGMENT_MODEL, crosssell_model
+from orchestration.serve.publish import serving_database_path
+from tests.integration.pipeline import run_job
+
+pytestmark = pytest.mark.integration
+
+OUTBOUND_CONSENT = {
+    "email": "has_email_consent",
+    "sms": "has_sms_consent",
+    "phone": "has_phone_consent",
+    "post": "has_post_consent",
+    "social": "has_social_consent",
+}
+
+
+def mlflow_counts(store: MlflowStore) -> tuple[int, int]:
+    """(training runs, registered model versions) in the store."""
+    client = store.activate()
+    experiment = client.get_experiment_by_name(store.experiment_name)
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    versions = client.search_model_versions(max_results=1000)
+    return len(runs), len(versions)
+
+
+def query(data_dir: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="module")
+def ml_world(marts_world: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    data_dir = tmp_path_factory.mktemp("ml-world") / "data"
+    shutil.copytree(marts_world, data_dir, symlinks=True)
+    store = MlflowStore.under(data_dir)
+    world: dict = {"data_dir": data_dir, "store": store}
+    world["training"] = run_job(data_dir, "ml_training")
+    world["after_training"] = mlflow_counts(store)
+    world["scoring"] = run_job(data_dir, "ml_scoring")
+    world["after_scoring"] = mlflow_counts(store)
+    world["scoring_again"] = run_job(data_dir, "ml_scoring")
+    return world
+
+
+def test_training_registers_every_model_with_a_champion_and_its_metrics(ml_world):
+    assert ml_world["training"].success
+    store = ml_world["store"]
+    client = store.activate()
+    lines = [
+        row[0] for row in query(ml_world["data_dir"], f"select distinct product_line from {ft.LINE_LABELS}")
+    ]
+    assert len(lines) >= 3
+    for name in [
+        PURCHASE_MODEL,
+        CHURN_MODEL,
+        CLV_MODEL,
+        SEGMENT_MODEL,
+        *(crosssell_model(line) for line in lines),
+    ]:
+        champion = client.get_model_version_by_alias(name, CHAMPION)
+        assert champion.run_id, name
+    purchase = client.get_run(client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION).run_id)
+    for metric in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "expected_calibration_error"):
+        assert metric in purchase.data.metrics, metric
+    # better than chance out of time, on a later cutoff than anything it learned from
+    assert purchase.data.metrics["roc_auc"] > 0.6
+    assert purchase.data.params["holdout_cutoff"] > max(purchase.data.params["train_cutoffs"].split(","))
+    plots = {artifact.path for artifact in client.list_artifacts(purchase.info.run_id, "plots")}
+    assert {"plots/calibration.png", "plots/lift.png", "plots/feature_importance.png"} <= plots
+    clv = client.get_run(client.get_model_version_by_alias(CLV_MODEL, CHAMPION).run_id)
+    assert {"bgnbd.r", "bgnbd.alpha", "bgnbd.a", "bgnbd.b", "gamma_gamma.p"} <= set(clv.data.params)
+
+
+def test_scoring_never_trains_and_uses_the_champions(ml_world):
+    assert ml_world["scoring"].success
+    assert ml_world["after_scoring"] == ml_world["after_training"], "scoring logged a run or a model version"
+    client = ml_world["store"].activate()
+    champion = client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION)
+    rows = query(
+        ml_world["data_dir"],
+        "select distinct purchase_model, purchase_model_run_id from ml.customer_scores",
+    )
+    assert rows == [(f"{PURCHASE_MODEL}/{champion.version}", champion.run_id)]
+
+
+def test_every_customer_is_scored_once_on_the_as_of_date(ml_world):
+    data_dir = ml_world["data_dir"]
+    (customers,) = query(data_dir, "select count(*) from identity.dim_customer")[0]
+    (scored, keys, days, as_of) = query(
+        data_dir,
+        "select count(*), count(distinct customer_key), count(distinct score_date), max(score_date)"
+        " from ml.customer_scores",
+    )[0]
+    assert scored == keys == customers
+    assert days == 1
+    assert as_of == query(data_dir, "select as_of_date from intermediate.int_as_of_date")[0][0]
+    (bad,) = query(
+        data_dir,
+        "select count(*) from ml.customer_scores where purchase_propensity_30d not between 0 and 1"
+        " or churn_risk_180d not between 0 and 1 or clv_12m < 0 or p_alive not between 0 and 1",
+    )[0]
+    assert bad == 0
+    (unscored,) = query(
+        data_dir, "select count(*) from ml.customer_scores where purchase_propensity_30d is null"
+    )[0]
+    assert unscored == 0
+    # customers who cost more than they bring are found (the contribution CLV may be negative)
+    (negative,) = query(data_dir, "select count(*) from ml.customer_scores where contribution_clv_12m < 0")[0]
+    assert negative > 0
+
+
+def test_next_best_actions_only_use_channels_the_customer_consented_to(ml_world):
+    data_dir = ml_world["data_dir"]
+    actions = dict(query(data_dir, "select next_best_action, count(*) from ml.customer_scores group by 1"))
+    assert {"cross_sell", "feedback_request"} & set(actions), actions
+    for channel, consent in OUTBOUND_CONSENT.items():
+        (violations,) = query(
+            data_dir,
+            f"select count(*) from ml.customer_scores as s join identity.dim_customer as c using (customer_key)"
+            f" where s.action_channel = '{channel}' and not coalesce(c.{consent}, false)",
+        )[0]
+        assert violations == 0, channel
+
+
+def test_customer_360_and_the_bi_serving_file_show_the_scores(ml_world):
+    data_dir = ml_world["data_dir"]
+    (missing,) = query(
+        data_dir,
+        "select count(*) from marts.customer_360 as c left join ml.customer_scores as s using (customer_key)"
+        " where c.purchase_propensity_30d is distinct from s.purchase_propensity_30d",
+    )[0]
+    assert missing == 0
+    with duckdb.connect(str(serving_database_path(data_dir / "serving", "bi")), read_only=True) as bi:
+        (with_scores,) = bi.execute(
+            "select count(*) from customer_360 where purchase_propensity_30d is not null"
+        ).fetchone()
+    assert with_scores == query(data_dir, "select count(*) from marts.customer_360")[0][0]
+
+
+def test_a_rerun_of_the_same_night_replaces_its_history_rows(ml_world):
+    assert ml_world["scoring_again"].success
+    data_dir = ml_world["data_dir"]
+    (history, nights) = query(
+        data_dir, "select count(*), count(distinct score_date) from ml.customer_scores_history"
+    )[0]
+    assert nights == 1
+    assert history == query(data_dir, "select count(*) from ml.customer_scores")[0][0]
