@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from measure import peak_rss_mb, reset_peak_rss
 
 from orchestration.ingest.contract import RAW_SCHEMA, TableContract, load_contract
 from orchestration.ingest.extract import SourceError, extract_table
@@ -62,26 +63,6 @@ DEFAULT_MARTS_BUILD_CMD = (
     "--exclude-resource-type unit_test"
 )
 PARSE_CMD = ".venv/bin/dbt parse --project-dir dbt_project --profiles-dir dbt_project"
-
-
-def reset_peak_rss() -> bool:
-    """Reset this process's RSS high-water mark (Linux: /proc/self/clear_refs); False when not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_rss_mb() -> float:
-    """The process's RSS high-water mark since the last reset (VmHWM), in MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def utc_now() -> dt.datetime:

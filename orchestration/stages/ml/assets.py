@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ml.next_best_action import NbaSettings
 from orchestration.resources import MlflowResource, WarehouseResource
 from orchestration.stages.nightly import CADENCE_TAG
 
@@ -27,12 +28,13 @@ class TrainingConfig(dg.Config):
 
 
 class ScoringConfig(dg.Config):
-    """How scores become a next best action (docs/ml.md)."""
+    """How scores become a next best action (docs/ml.md); defaults from ml/next_best_action.py."""
 
-    churn_threshold: float = 0.5
-    retention_clv_share: float = 0.2
-    feedback_days: int = 7
-    min_expected_value_eur: float = 1.0
+    churn_threshold: float = NbaSettings.churn_threshold
+    retention_clv_share: float = NbaSettings.retention_clv_share
+    retention_save_rate: float = NbaSettings.retention_save_rate
+    feedback_days: int = NbaSettings.feedback_days
+    min_expected_value_eur: float = NbaSettings.min_expected_value
 
 
 @dg.asset(
@@ -85,12 +87,12 @@ def customer_scores(
     warehouse: WarehouseResource,
     mlflow: MlflowResource,
 ) -> dg.MaterializeResult:
-    from ml.next_best_action import NbaSettings
     from ml.scoring import score_customers
 
     settings = NbaSettings(
         churn_threshold=config.churn_threshold,
         retention_clv_share=config.retention_clv_share,
+        retention_save_rate=config.retention_save_rate,
         feedback_days=config.feedback_days,
         min_expected_value=config.min_expected_value_eur,
     )
