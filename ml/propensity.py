@@ -30,7 +30,7 @@ from ml.metrics import binary_metrics, calibration_table, lift_table
 CUTOFF_COLUMN = "cutoff_date"
 RFM_FEATURES = ("recency_days", "frequency_365d", "monetary_365d")
 CALIBRATION_METHODS = ("isotonic", "sigmoid")
-PERMUTATION_SAMPLE_ROWS = 20_000
+PERMUTATION_SAMPLE_ROWS = 10_000
 
 
 class FeatureFrame(TransformerMixin, BaseEstimator):
@@ -326,7 +326,7 @@ def train_propensity(
     random_state: int = 0,
     max_train_rows: int = 300_000,
     max_calibration_rows: int = 200_000,
-    importance_repeats: int = 3,
+    importance_repeats: int = 2,
 ) -> PropensityResult:
     """Fits every candidate, keeps the one with the best AUC on the calibration cutoff (out-of-fold
     calibrated probabilities, see `_choose_calibration`).
