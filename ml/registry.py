@@ -9,6 +9,7 @@ here sets it from the `MlflowStore` it is given rather than relying on what was 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
+TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 EXPERIMENT = "klantbeeld"
@@ -52,8 +54,15 @@ class MlflowStore:
 
         if self.tracking_uri.startswith("sqlite:///"):
             Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        user_setting = os.environ.get(TRACKING_URI_VARIABLE)
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
+        # MLflow also writes the URI into the environment; keep the user's setting there, or the next
+        # run in this process (its resources read the variable) would use this run's store
+        if user_setting is None:
+            os.environ.pop(TRACKING_URI_VARIABLE, None)
+        else:
+            os.environ[TRACKING_URI_VARIABLE] = user_setting
         client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
         if client.get_experiment_by_name(self.experiment_name) is None:
             client.create_experiment(self.experiment_name, artifact_location=self.artifact_location)

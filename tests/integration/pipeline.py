@@ -54,7 +54,11 @@ def run_nightly(
 
 
 def run_job(
-    data_dir: Path, job_name: str, sources_config: Path | None = None, raise_on_error: bool = True
+    data_dir: Path,
+    job_name: str,
+    sources_config: Path | None = None,
+    raise_on_error: bool = True,
+    run_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run one of the code location's jobs in-process against `data_dir` (its MLflow store included)."""
     with data_dir_env(data_dir):
@@ -64,7 +68,10 @@ def run_job(
         )
         job = defs.resolve_job_def(job_name)
         return job.execute_in_process(
-            resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error
+            run_config=run_config,
+            resources=resources,
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=raise_on_error,
         )
 
 

@@ -19,6 +19,7 @@ from tests.integration.pipeline import run_job
 
 pytestmark = pytest.mark.integration
 
+TRAINING_CONFIG = {"ops": {"ml__models": {"config": {"max_train_rows": 6000}}}}
 OUTBOUND_CONSENT = {
     "email": "has_email_consent",
     "sms": "has_sms_consent",
@@ -48,7 +49,8 @@ def ml_world(marts_world: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     shutil.copytree(marts_world, data_dir, symlinks=True)
     store = MlflowStore.under(data_dir)
     world: dict = {"data_dir": data_dir, "store": store}
-    world["training"] = run_job(data_dir, "ml_training")
+    # a sample of the customers keeps the nine propensity fits of a training short in CI
+    world["training"] = run_job(data_dir, "ml_training", run_config=TRAINING_CONFIG)
     world["after_training"] = mlflow_counts(store)
     world["scoring"] = run_job(data_dir, "ml_scoring")
     world["after_scoring"] = mlflow_counts(store)

@@ -3,6 +3,8 @@ becomes @champion, and a worse version on the same holdout is kept as a challeng
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,7 +79,9 @@ def test_first_version_becomes_champion_and_a_worse_one_stays_challenger(store):
     assert second.promotion.champion_version == first.promotion.version
     assert second.promotion.new_value < second.promotion.champion_value
     assert str(client.get_model_version_by_alias(PURCHASE_MODEL, CHAMPION).version) == first.promotion.version
-    assert str(client.get_model_version_by_alias(PURCHASE_MODEL, CHALLENGER).version) == second.promotion.version
+    assert (
+        str(client.get_model_version_by_alias(PURCHASE_MODEL, CHALLENGER).version) == second.promotion.version
+    )
     decision = client.get_model_version(PURCHASE_MODEL, second.promotion.version).tags[DECISION_TAG]
     assert "worse than the champion" in decision
 
@@ -100,3 +104,12 @@ def test_a_version_that_cannot_be_evaluated_never_replaces_a_champion(store):
     assert not promotion.promoted and "the champion stays" in promotion.reason
     fresh = promote_unevaluated(client, version, None, "no holdout")
     assert fresh.promoted and "first version" in fresh.reason
+
+
+def test_activating_a_store_leaves_the_users_tracking_uri_setting_alone(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    MlflowStore.under(tmp_path / "a").activate()
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mine.db'}")
+    MlflowStore.under(tmp_path / "b").activate()
+    assert os.environ["MLFLOW_TRACKING_URI"] == f"sqlite:///{tmp_path / 'mine.db'}"
