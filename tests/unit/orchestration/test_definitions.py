@@ -12,8 +12,8 @@ import orchestration
 from orchestration.dbt_project import dbt_project
 from orchestration.definitions import defs
 from orchestration.ingest.contract import load_contract
-from orchestration.serve.declarations import load_published_relations
 from orchestration.resources import AsOfResource
+from orchestration.serve.declarations import load_published_relations
 from orchestration.stages.ml.assets import SCORES_KEY, TRAINING_KEY
 from orchestration.stages.serve.assets import PUBLICATION_KEY
 from orchestration.stages.transform.dbt_assets import dbt_build_args
