@@ -215,11 +215,13 @@ def test_a_new_column_loads_and_warns_naming_the_column(nightly_runs):
 def test_no_bad_input_reaches_dbt_or_the_publication(nightly_runs):
     result = nightly_runs["failed"]
     ran = step_successes(result) | set(step_failures(result))
-    assert {step for step in ran if not step.startswith("raw__")} == set(), (
-        "dbt and the publication must not run"
+    assert not {"serving__publication", "ml__customer_scores"} & ran, (
+        "the scores and the publication must not run"
     )
+    # dbt builds nothing from the sources; only the seeds (reference data, no source input: Dagster runs
+    # them in a step of their own) may load
     materialized = {event.asset_key.path[0] for event in result.get_asset_materialization_events()}
-    assert materialized == {"raw"}
+    assert "raw" in materialized and materialized <= {"raw", "reference"}
     assert nightly_runs["serving_after_failure"] == nightly_runs["serving_before_failure"], (
         "the serving files changed"
     )

@@ -47,14 +47,13 @@ def prepare_target_path(target_path: Path) -> None:
         shutil.copy2(partial_parse, target_path / "partial_parse.msgpack")
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=KlantbeeldDbtTranslator(
-        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
-    ),
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource) -> Iterator[Any]:
+# The models that show the nightly scores (customer_360 and what reads it) build in a second dbt step,
+# after the scoring asset; everything else, seeds included, in the first (after the extractions).
+SCORED_MODELS = "source:ml.customer_scores+"
+TRANSLATOR = KlantbeeldDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource) -> Iterator[Any]:
     target_path = Path(tempfile.mkdtemp(prefix="klantbeeld-dbt-"))
     prepare_target_path(target_path)
     try:
@@ -62,3 +61,25 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: As
         yield from dbt.cli(args, context=context, target_path=target_path).stream()
     finally:
         shutil.rmtree(target_path, ignore_errors=True)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TRANSLATOR,
+    exclude=SCORED_MODELS,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource) -> Iterator[Any]:
+    yield from build(context, dbt, as_of)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TRANSLATOR,
+    select=SCORED_MODELS,
+)
+def dbt_scored_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource
+) -> Iterator[Any]:
+    yield from build(context, dbt, as_of)
