@@ -143,7 +143,7 @@ def test_customer_360_and_the_bi_serving_file_show_the_scores(ml_world):
     assert missing == 0
     with duckdb.connect(str(serving_database_path(data_dir / "serving", "bi")), read_only=True) as bi:
         (with_scores,) = bi.execute(
-            "select count(*) from customer_360 where purchase_propensity_30d is not null"
+            "select count(*) from bi.customer_360 where purchase_propensity_30d is not null"
         ).fetchone()
     assert with_scores == query(data_dir, "select count(*) from marts.customer_360")[0][0]
 
