@@ -99,7 +99,7 @@ format: install ## Apply ruff's formatting and fixes
 	$(BIN)/ruff format .
 
 test: install manifest system-packages lint ## Lint, then run the whole test suite
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 BENCH_PEOPLE ?= 100000
 BENCH_DIR ?= /tmp/klantbeeld-bench-$(BENCH_PEOPLE)

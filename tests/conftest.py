@@ -20,24 +20,40 @@ WORLD_END_DATE = date(2026, 6, 30)
 SMALL_WORLD_PEOPLE = 400
 
 
-# Tests that share an expensive session fixture run on one pytest-xdist worker (`make test` runs two):
-# the first fixture a test uses in this list names its group, any other test is grouped by its module.
+# `make test` runs two pytest-xdist workers. Test modules that use one of these expensive session
+# fixtures run on the same worker, so each world is built once; any other module is its own unit.
+# (pytest-xdist's own `--dist loadgroup` marks do not reach the test ids under pytest 9.)
 SHARED_FIXTURE_GROUPS = {
     "nightly_runs": "nightly",
     "bad_rows_run": "nightly",
     "marts_world": "marts_world",
     "postgres_server": "postgres",
 }
+TESTS_DIR = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        group = next(
-            (name for fixture, name in SHARED_FIXTURE_GROUPS.items() if fixture in fixtures),
-            item.nodeid.split("::")[0],
-        )
-        item.add_marker(pytest.mark.xdist_group(group))
+def module_groups() -> dict[str, str]:
+    """Test module (path as in the test ids) -> the group of the first shared fixture its text names."""
+    groups = {}
+    for module in sorted(TESTS_DIR.rglob("test_*.py")):
+        text = module.read_text(encoding="utf-8")
+        group = next((name for fixture, name in SHARED_FIXTURE_GROUPS.items() if fixture in text), None)
+        if group:
+            groups[module.relative_to(TESTS_DIR.parent).as_posix()] = group
+    return groups
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups = module_groups()
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return groups.get(module, module)
+
+    return SharedFixtureScheduling(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
