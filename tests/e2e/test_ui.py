@@ -95,9 +95,11 @@ def test_ui_shows_the_graph_and_materialize_all_succeeds(dagster_ui: int):
     location = entries[0]["locationOrLoadError"]
     assert location["__typename"] == "RepositoryLocation", location
     (repository,) = location["repositories"]
-    assert "nightly" in {job["name"] for job in repository["jobs"]}
-    (schedule,) = repository["schedules"]
-    assert schedule["name"] == "nightly_at_two" and schedule["scheduleState"]["status"] == "STOPPED"
+    assert {"nightly", "ml_training", "ml_scoring"} <= {job["name"] for job in repository["jobs"]}
+    schedules = {
+        schedule["name"]: schedule["scheduleState"]["status"] for schedule in repository["schedules"]
+    }
+    assert schedules == {"nightly_at_two": "STOPPED", "ml_training_weekly": "STOPPED"}
     groups = {node["groupName"] for node in repository["assetNodes"]}
     assert {contract.system for contract in load_contract().values()} | {"staging"} <= groups
 
