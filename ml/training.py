@@ -220,7 +220,8 @@ def train_propensity_model(
 ) -> ModelReport:
     import mlflow
 
-    from ml.plots import calibration_plot, importance_plot, lift_plot
+    # pyplot through ml.plots, which selects the display-less backend first
+    from ml.plots import calibration_plot, importance_plot, lift_plot, plt
     from ml.propensity import train_propensity
 
     train, holdout, holdout_cutoff = holdout_split(frame.rows, label)
@@ -243,9 +244,14 @@ def train_propensity_model(
             mlflow.log_metrics({f"{candidate}.{k}": v for k, v in _finite(metrics).items()})
         chosen = _finite(result.holdout_metrics[result.name])
         mlflow.log_metrics(chosen)
-        mlflow.log_figure(calibration_plot(result.calibration_table), "plots/calibration.png")
-        mlflow.log_figure(lift_plot(result.lift_table), "plots/lift.png")
-        mlflow.log_figure(importance_plot(result.feature_importance.head(25)), "plots/feature_importance.png")
+        figures = {
+            "plots/calibration.png": calibration_plot(result.calibration_table),
+            "plots/lift.png": lift_plot(result.lift_table),
+            "plots/feature_importance.png": importance_plot(result.feature_importance.head(25)),
+        }
+        for path, figure in figures.items():
+            mlflow.log_figure(figure, path)
+            plt.close(figure)  # a training draws 27 figures: free each once it is logged
         mlflow.log_text(result.feature_importance.to_csv(), "feature_importance.csv")
         version = log_model(result.estimator, model_name, holdout[features].head(5))
         y = holdout[label].to_numpy(dtype=int)
