@@ -22,6 +22,14 @@ population as (
     from {{ ref('int_ml__customer_cutoffs') }}
 ),
 
+cutoffs as (
+    select
+        cutoff_date,
+        season_index_30d,
+        season_index_90d
+    from {{ ref('int_ml__cutoffs') }}
+),
+
 customers as (
     select
         customer_key,
@@ -61,6 +69,9 @@ order_features as (
         sum(case when age_days < 365 then revenue else 0 end) as monetary_365d,
         sum(case when age_days < 365 then margin else 0 end) as margin_365d,
         sum(case when age_days < 365 and sales_channel = 'online' then 1 else 0 end) as online_orders_365d,
+        -- the label windows one year earlier: the 30 and 90 days after the cutoff's date last year
+        sum(case when age_days >= 335 and age_days < 365 then 1 else 0 end) as frequency_30d_year_before,
+        sum(case when age_days >= 275 and age_days < 365 then 1 else 0 end) as frequency_90d_year_before,
         min(age_days) as recency_days,
         max(age_days) as days_since_first_order
     from cutoff_orders
@@ -301,6 +312,12 @@ select
         as online_order_share_365d,
     cast(order_features.days_since_first_order as {{ int }}) as days_since_first_order,
 
+    -- season: the customer's own orders and the whole business's in the label windows a year earlier
+    cast(coalesce(order_features.frequency_30d_year_before, 0) as {{ bigint }}) as frequency_30d_year_before,
+    cast(coalesce(order_features.frequency_90d_year_before, 0) as {{ bigint }}) as frequency_90d_year_before,
+    cast(cutoffs.season_index_30d as {{ double }}) as season_index_30d,
+    cast(cutoffs.season_index_90d as {{ double }}) as season_index_90d,
+
     -- BG/NBD inputs over all purchase days up to the cutoff (NULL without a purchase)
     cast(bgnbd.bgnbd_frequency as {{ int }}) as bgnbd_frequency,
     cast(bgnbd.bgnbd_recency_days as {{ int }}) as bgnbd_recency_days,
@@ -353,6 +370,8 @@ select
 from population
 inner join customers
     on population.customer_key = customers.customer_key
+inner join cutoffs
+    on population.cutoff_date = cutoffs.cutoff_date
 left join order_features
     on population.customer_key = order_features.customer_key and population.cutoff_date = order_features.cutoff_date
 left join bgnbd
