@@ -43,7 +43,10 @@ def main() -> None:
     reset_peak_rss()
     started = time.perf_counter()
     training = train_models(
-        warehouse, store, max_train_rows=args.max_train_rows, log=lambda line: print(" ", line)
+        ft.open_warehouse(warehouse),
+        store,
+        max_train_rows=args.max_train_rows,
+        log=lambda line: print(" ", line),
     )
     print(
         f"training: {time.perf_counter() - started:,.1f} s, peak RSS {peak_rss_mb():,.0f} MB, "
@@ -60,7 +63,7 @@ def main() -> None:
 
     reset_peak_rss()
     started = time.perf_counter()
-    scoring = score_customers(warehouse, store, NbaSettings())
+    scoring = score_customers(ft.open_warehouse(warehouse), store, NbaSettings())
     print(
         f"scoring: {time.perf_counter() - started:,.1f} s, peak RSS {peak_rss_mb():,.0f} MB, "
         f"{scoring.customers:,} customers on {scoring.score_date}, actions {scoring.actions}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -109,14 +110,12 @@ def _maximize(
     return np.exp(result.x)
 
 
-class BetaGeoFitter:
-    """BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way").
+class _MaximumLikelihoodFitter:
+    """What the two fitters share: an optional L2 penalty on the log-parameters, and fitted parameters
+    (by `fit`, or given through `from_params`)."""
 
-    While alive a customer buys at a Poisson rate λ ~ Gamma(r, alpha); after each purchase they drop
-    out for good with probability p ~ Beta(a, b). Fitted by maximum likelihood; time in days.
-    """
-
-    param_names = ("r", "alpha", "a", "b")
+    param_names: tuple[str, ...] = ()
+    model_name = ""
 
     def __init__(self, penalizer: float = 0.0) -> None:
         if not (penalizer >= 0 and math.isfinite(penalizer)):
@@ -126,20 +125,37 @@ class BetaGeoFitter:
         self.log_likelihood_: float | None = None
 
     @classmethod
-    def from_params(cls, r: float, alpha: float, a: float, b: float) -> BetaGeoFitter:
-        """A fitter with given parameters (e.g. loaded from a model registry)."""
-        values = {"r": r, "alpha": alpha, "a": a, "b": b}
-        bad = [k for k, v in values.items() if not (math.isfinite(v) and v > 0)]
+    def _given(cls, values: dict[str, float]) -> Self:
+        bad = [name for name, value in values.items() if not (math.isfinite(value) and value > 0)]
         if bad:
-            raise ClvInputError(f"BG/NBD parameters must be finite and > 0: {', '.join(bad)}")
+            raise ClvInputError(f"{cls.model_name} parameters must be finite and > 0: {', '.join(bad)}")
         model = cls()
-        model.params_ = {k: float(v) for k, v in values.items()}
+        model.params_ = {name: float(value) for name, value in values.items()}
         return model
 
-    def _params(self) -> tuple[float, float, float, float]:
+    def _fitted(self) -> dict[str, float]:
         if self.params_ is None:
-            raise ClvFitError("BetaGeoFitter is not fitted: call fit() or from_params() first")
-        p = self.params_
+            raise ClvFitError(f"{type(self).__name__} is not fitted: call fit() or from_params() first")
+        return self.params_
+
+
+class BetaGeoFitter(_MaximumLikelihoodFitter):
+    """BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way").
+
+    While alive a customer buys at a Poisson rate λ ~ Gamma(r, alpha); after each purchase they drop
+    out for good with probability p ~ Beta(a, b). Fitted by maximum likelihood; time in days.
+    """
+
+    param_names = ("r", "alpha", "a", "b")
+    model_name = "BG/NBD"
+
+    @classmethod
+    def from_params(cls, r: float, alpha: float, a: float, b: float) -> BetaGeoFitter:
+        """A fitter with given parameters (e.g. loaded from a model registry)."""
+        return cls._given({"r": r, "alpha": alpha, "a": a, "b": b})
+
+    def _params(self) -> tuple[float, float, float, float]:
+        p = self._fitted()
         return p["r"], p["alpha"], p["a"], p["b"]
 
     @staticmethod
@@ -252,7 +268,7 @@ class BetaGeoFitter:
         return -np.expm1(log_no_purchase) * special.expit(-self._log_dead_odds(x, t_x, age))
 
 
-class GammaGammaFitter:
+class GammaGammaFitter(_MaximumLikelihoodFitter):
     """Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV").
 
     Each transaction value is Gamma(p, ν) with a customer's ν ~ Gamma(q, v); the mean of x
@@ -261,29 +277,16 @@ class GammaGammaFitter:
     """
 
     param_names = ("p", "q", "v")
-
-    def __init__(self, penalizer: float = 0.0) -> None:
-        if not (penalizer >= 0 and math.isfinite(penalizer)):
-            raise ClvInputError(f"penalizer must be finite and >= 0, got {penalizer}")
-        self.penalizer = penalizer
-        self.params_: dict[str, float] | None = None
-        self.log_likelihood_: float | None = None
+    model_name = "Gamma-Gamma"
 
     @classmethod
     def from_params(cls, p: float, q: float, v: float) -> GammaGammaFitter:
         """A fitter with given parameters (e.g. loaded from a model registry)."""
-        values = {"p": p, "q": q, "v": v}
-        bad = [k for k, val in values.items() if not (math.isfinite(val) and val > 0)]
-        if bad:
-            raise ClvInputError(f"Gamma-Gamma parameters must be finite and > 0: {', '.join(bad)}")
-        model = cls()
-        model.params_ = {k: float(val) for k, val in values.items()}
-        return model
+        return cls._given({"p": p, "q": q, "v": v})
 
     def _params(self) -> tuple[float, float, float]:
-        if self.params_ is None:
-            raise ClvFitError("GammaGammaFitter is not fitted: call fit() or from_params() first")
-        return self.params_["p"], self.params_["q"], self.params_["v"]
+        p = self._fitted()
+        return p["p"], p["q"], p["v"]
 
     @staticmethod
     def _inputs(frequency: ArrayLike, monetary_value: ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -150,7 +150,7 @@ def baseline_predictions(warehouse: Path, store: MlflowStore, scoring: pd.DataFr
     without a purchase yet get the rate at which such keys bought in the labelled cutoffs)."""
     from ml.propensity import logistic_regression_candidate
 
-    labelled = load_training_frame(warehouse, max_train_rows=500_000).rows
+    labelled = load_training_frame(ft.open_warehouse(warehouse, read_only=True), max_train_rows=500_000).rows
     labelled = labelled[labelled[ft.PURCHASE_LABEL].notna()]
     rfm = logistic_regression_candidate(RFM_FEATURES, 0, class_weight=None)
     rfm.fit(labelled[RFM_FEATURES], labelled[ft.PURCHASE_LABEL].astype(int))

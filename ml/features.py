@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -28,6 +31,16 @@ CHURN_LABEL = "churned_180d"
 SPEND_LABEL = "future_spend_365d"
 MARGIN_LABEL = "future_margin_365d"
 LINE_LABEL = "purchased_90d"
+
+
+# Opens a connection to the warehouse, closed when its `with` block ends. The Dagster assets pass their
+# resource's (which waits while another process holds DuckDB's write lock); plain callers open_warehouse.
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+def open_warehouse(path: Path, read_only: bool = False) -> Connect:
+    """A new plain connection to the warehouse file for every call."""
+    return lambda: duckdb.connect(str(path), read_only=read_only)
 
 
 def line_column(name: str, product_line: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,7 +19,7 @@ import pandas as pd
 from ml import features as ft
 from ml.next_best_action import NbaSettings, next_best_actions
 from ml.registry import MlflowStore, champion_version, load_version
-from ml.training import CHURN_MODEL, CLV_MODEL, PURCHASE_MODEL, SEGMENT_MODEL, connect, crosssell_model
+from ml.training import CHURN_MODEL, CLV_MODEL, PURCHASE_MODEL, SEGMENT_MODEL, crosssell_model
 
 SCORES = "ml.customer_scores"
 HISTORY = "ml.customer_scores_history"
@@ -112,25 +111,10 @@ class ScoringReport:
     seconds: float
     warnings: list[str] = field(default_factory=list)
 
-    def metadata(self) -> dict[str, Any]:
-        import dagster as dg
-
-        return {
-            "score_date": str(self.score_date),
-            "customers_scored": dg.MetadataValue.int(self.customers),
-            "champions": dg.MetadataValue.md(
-                "\n".join(
-                    [
-                        "| model | champion |",
-                        "|---|---|",
-                        *(f"| {k} | {v} |" for k, v in self.champions.items()),
-                    ]
-                )
-            ),
-            "next_best_actions": dg.MetadataValue.json(self.actions),
-            "seconds": round(self.seconds, 1),
-            "missing_champions": dg.MetadataValue.json(self.warnings),
-        }
+    def champions_table(self) -> str:
+        """Markdown: the `name/version` each model's scores came from."""
+        rows = (f"| {name} | {label} |" for name, label in self.champions.items())
+        return "\n".join(["| model | champion |", "|---|---|", *rows])
 
 
 def load_champion(client, name: str) -> Champion | None:
@@ -141,16 +125,14 @@ def load_champion(client, name: str) -> Champion | None:
 
 
 def score_customers(
-    warehouse: Path,
+    connect: ft.Connect,
     store: MlflowStore,
     settings: NbaSettings,
     run_id: str | None = None,
-    lock_wait_seconds: float = 60.0,
 ) -> ScoringReport:
     started = time.perf_counter()
     client = store.activate()
-    conn = connect(warehouse, lock_wait_seconds)
-    try:
+    with connect() as conn:
         cutoff = ft.scoring_cutoff(conn)
         frame = ft.load_frame(conn, [cutoff], with_labels=False)
         rows = frame.rows.reset_index(drop=True)
@@ -166,8 +148,6 @@ def score_customers(
         scores["dagster_run_id"] = run_id
         crosssell.insert(1, "score_date", cutoff)
         write_scores(conn, scores, crosssell, cutoff)
-    finally:
-        conn.close()
     return ScoringReport(
         score_date=cutoff,
         customers=len(scores),

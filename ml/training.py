@@ -13,7 +13,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -67,7 +66,8 @@ class TrainingReport:
     def failures(self) -> list[str]:
         return [f"{report.model_name}: {report.error}" for report in self.models if report.error]
 
-    def metadata(self) -> dict[str, Any]:
+    def table(self) -> str:
+        """Markdown: one line per model with its version, whether it became champion, and why."""
         lines = ["| model | version | champion? | metric | reason |", "|---|---|---|---|---|"]
         for report in self.models:
             if report.error:
@@ -82,36 +82,21 @@ class TrainingReport:
                 f"| {report.model_name} | {promotion.version} | {'yes' if promotion.promoted else 'challenger'} "
                 f"| {promotion.metric} {promotion.new_value:.4f} | {promotion.reason} |"
             )
-        metadata: dict[str, Any] = {
-            "models": "\n".join(lines),
-            "seconds": round(self.seconds, 1),
-            "rows_loaded": self.rows_loaded,
+        return "\n".join(lines)
+
+    def holdout_metrics(self) -> dict[str, float]:
+        """`<target>/<metric>` for every finite holdout metric of every model."""
+        return {
+            f"{report.target}/{name}": round(value, 5)
+            for report in self.models
+            for name, value in report.metrics.items()
+            if isinstance(value, float) and math.isfinite(value)
         }
-        for report in self.models:
-            for name, value in report.metrics.items():
-                if isinstance(value, float) and math.isfinite(value):
-                    metadata[f"{report.target}/{name}"] = round(value, 5)
-        return {key: _metadata_value(value) for key, value in metadata.items()}
 
 
-def _metadata_value(value: Any) -> Any:
-    import dagster as dg
-
-    return dg.MetadataValue.md(value) if isinstance(value, str) and "|" in value else value
-
-
-def connect(warehouse: Path, lock_wait_seconds: float):
-    from orchestration.resources import connect_waiting_for_lock
-
-    return connect_waiting_for_lock(str(warehouse), lock_wait_seconds)
-
-
-def load_training_frame(
-    warehouse: Path, max_train_rows: int, lock_wait_seconds: float = 60.0
-) -> ft.ModelFrame:
+def load_training_frame(connect: ft.Connect, max_train_rows: int) -> ft.ModelFrame:
     """Every labelled cutoff, customers sampled (by key) so that about 2x `max_train_rows` rows load."""
-    conn = connect(warehouse, lock_wait_seconds)
-    try:
+    with connect() as conn:
         cutoffs = ft.labelled_cutoffs(conn, ft.PURCHASE_LABEL)
         if not cutoffs:
             raise LookupError(
@@ -123,8 +108,6 @@ def load_training_frame(
         ).fetchone()
         fraction = min(1.0, 2.0 * max_train_rows / max(rows, 1))
         return ft.load_frame(conn, cutoffs, with_labels=True, sample_fraction=fraction)
-    finally:
-        conn.close()
 
 
 def holdout_split(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
@@ -141,16 +124,15 @@ def holdout_split(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
 
 
 def train_models(
-    warehouse: Path,
+    connect: ft.Connect,
     store: MlflowStore,
     *,
     max_train_rows: int = 300_000,
     random_state: int = 0,
     log: Callable[[str], None] = print,
-    lock_wait_seconds: float = 60.0,
 ) -> TrainingReport:
     started = time.perf_counter()
-    frame = load_training_frame(warehouse, max_train_rows, lock_wait_seconds)
+    frame = load_training_frame(connect, max_train_rows)
     log(
         f"loaded {len(frame.rows):,} rows at {len(frame.cutoffs)} cutoffs, {len(frame.feature_columns)} features"
     )

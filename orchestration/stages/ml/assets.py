@@ -56,19 +56,22 @@ def model_training(
     from ml.training import train_models
 
     report = train_models(
-        warehouse.path,
+        warehouse.get_connection,
         mlflow.store(),
         max_train_rows=config.max_train_rows,
         random_state=config.random_state,
         log=context.log.info,
-        lock_wait_seconds=warehouse.lock_wait_seconds,
     )
+    metadata = {
+        "models": dg.MetadataValue.md(report.table()),
+        "seconds": round(report.seconds, 1),
+        "rows_loaded": report.rows_loaded,
+        **report.holdout_metrics(),
+    }
     if report.failures:
         # the other models are registered; the run fails so that nobody misses the broken one
-        raise dg.Failure(
-            description="Training failed for " + "; ".join(report.failures), metadata=report.metadata()
-        )
-    return dg.MaterializeResult(metadata=report.metadata())
+        raise dg.Failure(description="Training failed for " + "; ".join(report.failures), metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(
@@ -96,13 +99,16 @@ def customer_scores(
         feedback_days=config.feedback_days,
         min_expected_value=config.min_expected_value_eur,
     )
-    report = score_customers(
-        warehouse.path,
-        mlflow.store(),
-        settings,
-        run_id=context.run_id,
-        lock_wait_seconds=warehouse.lock_wait_seconds,
-    )
+    report = score_customers(warehouse.get_connection, mlflow.store(), settings, run_id=context.run_id)
     for warning in report.warnings:
         context.log.warning(warning)
-    return dg.MaterializeResult(metadata=report.metadata())
+    return dg.MaterializeResult(
+        metadata={
+            "score_date": str(report.score_date),
+            "customers_scored": dg.MetadataValue.int(report.customers),
+            "champions": dg.MetadataValue.md(report.champions_table()),
+            "next_best_actions": dg.MetadataValue.json(report.actions),
+            "seconds": round(report.seconds, 1),
+            "missing_champions": dg.MetadataValue.json(report.warnings),
+        }
+    )
