@@ -46,11 +46,19 @@ class FeatureFrame(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: Any = None) -> FeatureFrame:
         self._check_columns(X)
         self.columns_ = list(self.features)
+        # A feature without a single value in the training rows (the season index before a year of
+        # history, satisfaction where nobody called) cannot be binned or scaled; the model never saw
+        # it vary, so it is a constant for the model, also when later rows have values.
+        self.never_seen_ = [column for column in self.columns_ if X[column].isna().all()]
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         self._check_columns(X)
-        return X.loc[:, list(self.features)].astype("float64")
+        frame = X.loc[:, list(self.features)].astype("float64")
+        never_seen = getattr(self, "never_seen_", [])  # models logged before this attribute existed
+        if never_seen:
+            frame[never_seen] = 0.0
+        return frame
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(list(self.features), dtype=object)

@@ -173,3 +173,17 @@ def test_missing_labels_are_left_out():
     train.loc[train.index[:500], LABEL] = np.nan
     split = time_split(train, holdout, FEATURES, LABEL)
     assert len(split.fit) == 4_000 - 500
+
+
+def test_a_feature_without_values_in_training_is_a_constant_for_the_model():
+    # the season index has no value before a year of history, then one at the scoring cutoff
+    train, holdout = split_frames(synthetic_customers(3_000, seed=2))
+    train = train.assign(season_index_30d=np.nan)
+    holdout = holdout.assign(season_index_30d=np.nan)
+    features = [*FEATURES, "season_index_30d"]
+    result = train_propensity(train, holdout, features, LABEL, importance_repeats=1)
+    assert result.holdout_metrics[result.name]["roc_auc"] > 0.7
+    scoring = holdout.head(500)
+    unseen = result.estimator.predict_proba(scoring[features])[:, 1]
+    valued = result.estimator.predict_proba(scoring.assign(season_index_30d=1.5)[features])[:, 1]
+    np.testing.assert_array_equal(valued, unseen)
