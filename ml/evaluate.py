@@ -44,6 +44,9 @@ class Evaluation:
     truth_as_of: str
     persons_in_truth: int
     persons_scored: int
+    # purchases of the scored persons in the 365 days before the score date that reached one of their
+    # keys, over all their purchases: the rest (in a store without a card) no model here can see
+    visible_purchase_share: float
     purchase: pd.DataFrame  # one row per predictor, metric columns
     spend: pd.DataFrame
     spend_buyers: pd.DataFrame
@@ -54,6 +57,7 @@ class Evaluation:
             "truth_as_of": self.truth_as_of,
             "persons_in_truth": self.persons_in_truth,
             "persons_scored": self.persons_scored,
+            "visible_purchase_share": self.visible_purchase_share,
             "purchase_30d": self.purchase.to_dict(orient="index"),
             "spend_365d": self.spend.to_dict(orient="index"),
             "spend_365d_buyers": self.spend_buyers.to_dict(orient="index"),
@@ -107,7 +111,9 @@ def evaluate(data_dir: Path, store: MlflowStore) -> Evaluation:
         bought_last_year=("frequency_365d", "sum"),
     )
     truth = outcomes.set_index("person_id")
-    persons = persons.join(truth[["p_purchase_30d", "purchased_30d", "spend_365d"]], how="inner")
+    persons = persons.join(
+        truth[["p_purchase_30d", "purchased_30d", "spend_365d", "purchases_past_365d"]], how="inner"
+    )
     y = persons["purchased_30d"].astype(int).to_numpy()
     predictors = {
         "model (champion)": persons["model"],
@@ -138,6 +144,9 @@ def evaluate(data_dir: Path, store: MlflowStore) -> Evaluation:
         truth_as_of=str(manifest["published_through"]),
         persons_in_truth=len(outcomes),
         persons_scored=len(persons),
+        visible_purchase_share=float(
+            persons["bought_last_year"].sum() / max(persons["purchases_past_365d"].sum(), 1)
+        ),
         purchase=purchase,
         spend=spend,
         spend_buyers=spend_buyers,
@@ -183,6 +192,9 @@ def report(evaluation: Evaluation) -> str:
     lines = [
         f"Scores of {evaluation.score_date} against the truth as of {evaluation.truth_as_of}: "
         f"{evaluation.persons_scored:,} of {evaluation.persons_in_truth:,} persons have a scored customer key.",
+        f"Of their purchases in the 365 days before, {evaluation.visible_purchase_share:.1%} reached one of "
+        "their keys (the rest, in a store without a card, no source attributes); the truth's outcomes "
+        "count every purchase.",
         "",
         "Purchase in the next 30 days (per person):",
         evaluation.purchase[[c for c in purchase_columns if c in evaluation.purchase]].round(4).to_string(),

@@ -156,3 +156,23 @@ def test_a_rerun_of_the_same_night_replaces_its_history_rows(ml_world):
     )[0]
     assert nights == 1
     assert history == query(data_dir, "select count(*) from ml.customer_scores")[0][0]
+
+
+def test_the_evaluation_sets_the_scores_beside_the_baselines_and_the_truth(ml_world):
+    from ml.evaluate import evaluate, report
+
+    evaluation = evaluate(ml_world["data_dir"], ml_world["store"])
+    assert evaluation.persons_scored >= 0.8 * evaluation.persons_in_truth
+    # some store purchases carry no card: the warehouse sees a part of what the persons bought
+    assert 0.3 < evaluation.visible_purchase_share < 1.0
+    purchase = evaluation.purchase
+    assert set(purchase.index) == {
+        "model (champion)",
+        "rfm_logistic_regression",
+        "bgnbd_p_purchase",
+        "oracle (truth)",
+    }
+    assert purchase.loc["oracle (truth)", "roc_auc"] > purchase.loc["model (champion)", "roc_auc"] > 0.6
+    assert evaluation.spend.loc["clv model", "mae"] > 0
+    text = report(evaluation)
+    assert "Gap to the oracle AUC" in text and "reached one of their keys" in text
