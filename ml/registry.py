@@ -98,7 +98,8 @@ def log_model(model: Any, name: str, input_example: pd.DataFrame, safe_format: b
     info = mlflow.sklearn.log_model(
         model,
         name="model",
-        input_example=input_example,
+        # every feature reaches the model as float64 with NaN for NULL (FeatureFrame): so the signature
+        input_example=input_example.astype("float64"),
         pip_requirements=MODEL_REQUIREMENTS,
         registered_model_name=name,
         **serialization,
