@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_project
-from orchestration.resources import AsOfResource
+from orchestration.resources import AsOfResource, WarehouseResource
 
 
 class KlantbeeldDbtTranslator(DagsterDbtTranslator):
@@ -40,11 +40,34 @@ def dbt_build_args(target_path: Path, as_of: datetime.date | None = None) -> lis
     return args
 
 
-def prepare_target_path(target_path: Path) -> None:
-    """Start from the prepared project's parse state, so dbt re-parses only what changed (~10 s less)."""
-    partial_parse = dbt_project.project_dir / dbt_project.target_path / "partial_parse.msgpack"
-    if partial_parse.exists():
-        shutil.copy2(partial_parse, target_path / "partial_parse.msgpack")
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def parse_state_dir(warehouse: Path) -> Path:
+    """Where dbt's parse state of the runs on this warehouse is kept."""
+    return warehouse.parent / "dbt-state"
+
+
+def prepare_target_path(target_path: Path, state_dir: Path) -> None:
+    """Start from a parse state, so dbt re-parses only what changed (about 12 s of CPU less per step).
+
+    dbt discards a state made with another profile, and the profile names the warehouse file: the
+    state the last run on this warehouse left serves best, else the prepared project's."""
+    for state in (state_dir / PARSE_STATE, dbt_project.project_dir / dbt_project.target_path / PARSE_STATE):
+        if state.exists():
+            shutil.copy2(state, target_path / PARSE_STATE)
+            return
+
+
+def keep_parse_state(target_path: Path, state_dir: Path) -> None:
+    """Keep the parse state dbt left in the run's target dir for the next run on the same warehouse."""
+    state = target_path / PARSE_STATE
+    if not state.exists():
+        return
+    state_dir.mkdir(parents=True, exist_ok=True)
+    partial = state_dir / f"{PARSE_STATE}.partial"
+    shutil.copy2(state, partial)
+    partial.replace(state_dir / PARSE_STATE)  # atomic: a reader never sees half a file
 
 
 # The models that show the nightly scores (customer_360 and what reads it) build in a second dbt step,
@@ -53,12 +76,16 @@ SCORED_MODELS = "source:ml.customer_scores+"
 TRANSLATOR = KlantbeeldDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource) -> Iterator[Any]:
+def build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
     target_path = Path(tempfile.mkdtemp(prefix="klantbeeld-dbt-"))
-    prepare_target_path(target_path)
+    state_dir = parse_state_dir(warehouse.path)
+    prepare_target_path(target_path, state_dir)
     try:
         args = dbt_build_args(target_path, as_of.date())
         yield from dbt.cli(args, context=context, target_path=target_path).stream()
+        keep_parse_state(target_path, state_dir)
     finally:
         shutil.rmtree(target_path, ignore_errors=True)
 
@@ -69,8 +96,10 @@ def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfRes
     dagster_dbt_translator=TRANSLATOR,
     exclude=SCORED_MODELS,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource) -> Iterator[Any]:
-    yield from build(context, dbt, as_of)
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    yield from build(context, dbt, as_of, warehouse)
 
 
 @dbt_assets(
@@ -80,6 +109,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: As
     select=SCORED_MODELS,
 )
 def dbt_scored_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: AsOfResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from build(context, dbt, as_of)
+    yield from build(context, dbt, as_of, warehouse)

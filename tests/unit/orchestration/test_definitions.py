@@ -16,7 +16,13 @@ from orchestration.resources import AsOfResource
 from orchestration.serve.declarations import load_published_relations
 from orchestration.stages.ml.assets import SCORES_KEY, TRAINING_KEY
 from orchestration.stages.serve.assets import PUBLICATION_KEY
-from orchestration.stages.transform.dbt_assets import dbt_build_args
+from orchestration.stages.transform.dbt_assets import (
+    PARSE_STATE,
+    dbt_build_args,
+    keep_parse_state,
+    parse_state_dir,
+    prepare_target_path,
+)
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -87,6 +93,26 @@ def test_nightly_dbt_build_runs_models_and_data_tests_but_not_unit_tests(tmp_pat
     assert args[args.index("--target-path") + 1] == str(tmp_path)
     assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
     assert "--vars" not in args
+
+
+def test_dbt_starts_from_the_parse_state_the_last_run_on_the_same_warehouse_left(tmp_path):
+    # dbt re-parses the whole project when the state was made with another profile (warehouse path)
+    state_dir = parse_state_dir(tmp_path / "data" / "warehouse.duckdb")
+    first, second, third = (tmp_path / name for name in ("run1", "run2", "run3"))
+    for target in (first, second, third):
+        target.mkdir()
+    prepare_target_path(first, state_dir)
+    prepared = dbt_project.project_dir / dbt_project.target_path / PARSE_STATE
+    assert (first / PARSE_STATE).read_bytes() == prepared.read_bytes()  # nothing of this warehouse yet
+    (first / PARSE_STATE).write_bytes(b"parsed with the profile of this warehouse")
+    keep_parse_state(first, state_dir)
+    prepare_target_path(second, state_dir)
+    assert (second / PARSE_STATE).read_bytes() == b"parsed with the profile of this warehouse"
+    (second / PARSE_STATE).unlink()  # a run that failed before parsing leaves none: the kept one stays
+    keep_parse_state(second, state_dir)
+    prepare_target_path(third, state_dir)
+    assert (third / PARSE_STATE).read_bytes() == b"parsed with the profile of this warehouse"
+    assert [path.name for path in state_dir.iterdir()] == [PARSE_STATE]
 
 
 def test_a_run_as_of_a_past_date_passes_it_to_dbt_and_rejects_a_malformed_one(tmp_path):
