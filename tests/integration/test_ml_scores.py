@@ -148,6 +148,20 @@ def test_customer_360_and_the_bi_serving_file_show_the_scores(ml_world):
     assert with_scores == query(data_dir, "select count(*) from marts.customer_360")[0][0]
 
 
+def test_the_service_tier_ranks_customers_by_their_clv(ml_world):
+    (customers, with_clv, differing) = query(
+        ml_world["data_dir"],
+        "select count(*), count(tiers.clv),"
+        " count(*) filter (where abs(tiers.clv - scores.clv_12m) > 0.000001)"
+        " from marts.customer_service_tier as tiers inner join ml.customer_scores as scores using (customer_key)",
+    )[0]
+    assert customers == with_clv > 0 and differing == 0
+    tiers = dict(
+        query(ml_world["data_dir"], "select clv_tier, max(clv) from marts.customer_service_tier group by 1")
+    )
+    assert tiers["platinum"] >= tiers["gold"] >= tiers["silver"] >= tiers["bronze"]
+
+
 def test_a_rerun_of_the_same_night_replaces_its_history_rows(ml_world):
     assert ml_world["scoring_again"].success
     data_dir = ml_world["data_dir"]

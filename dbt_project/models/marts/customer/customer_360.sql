@@ -25,11 +25,8 @@ channels as (
 -- the nightly scores (ml/scoring.py writes them between the dbt steps; before the first scoring the
 -- table does not exist and the score columns are NULL)
 {%- set scores_source = source('ml', 'customer_scores') %}
-{%- set scores_exist = execute and adapter.get_relation(
-    database=scores_source.database, schema=scores_source.schema, identifier=scores_source.identifier
-) is not none %}
 scores as (
-    {%- if scores_exist %}
+    {%- if relation_exists(scores_source) %}
         select * from {{ scores_source }}
     {%- else %}
         select

@@ -3,8 +3,8 @@
 -- customer_segments (rank of margin in the RFM window among buyers, `value_tiers`), so both marts
 -- always agree. With `service_tier_basis: clv` a customer gets the better of the margin tier and the
 -- CLV tier (the same top shares applied to the CLV score), unless their contribution is negative:
--- such customers are never upgraded. Until the ML issue adds CLV scores, `clv` is NULL and the
--- service tier is the margin tier whatever the basis.
+-- such customers are never upgraded. The CLV is the nightly 12-month CLV of ml.customer_scores; before
+-- the first scoring `clv` is NULL and the service tier is the margin tier whatever the basis.
 
 {%- set marts = var('marts') %}
 {%- set basis = marts['service_tier_basis'] %}
@@ -42,13 +42,21 @@ tiers as (
     from {{ ref('service_tiers') }}
 ),
 
--- CLV scores per customer: none yet (the ML issue replaces this with its scores)
+-- the nightly CLV scores (ml/scoring.py writes them between the dbt steps)
+{%- set scores_source = source('ml', 'customer_scores') %}
 clv_scores as (
-    select
-        customer_key,
-        cast(null as {{ dbt.type_numeric() }}) as clv
-    from economics
-    where 1 = 0
+    {%- if relation_exists(scores_source) %}
+        select
+            customer_key,
+            cast(clv_12m as {{ dbt.type_numeric() }}) as clv
+        from {{ scores_source }}
+    {%- else %}
+        select
+            customer_key,
+            cast(null as {{ dbt.type_numeric() }}) as clv
+        from economics
+        where 1 = 0
+    {%- endif %}
 ),
 
 clv_ranked as (
