@@ -159,7 +159,8 @@ def test_the_service_tier_ranks_customers_by_their_clv(ml_world):
     tiers = dict(
         query(ml_world["data_dir"], "select clv_tier, max(clv) from marts.customer_service_tier group by 1")
     )
-    assert tiers["platinum"] >= tiers["gold"] >= tiers["silver"] >= tiers["bronze"]
+    assert tiers["platinum"] >= tiers["gold"] >= tiers["silver"] >= tiers["bronze"] > 0
+    assert tiers.get("none", 0) == 0  # a customer worth nothing is in no value tier
 
 
 def test_a_rerun_of_the_same_night_replaces_its_history_rows(ml_world):

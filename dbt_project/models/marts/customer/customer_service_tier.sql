@@ -59,29 +59,35 @@ clv_scores as (
     {%- endif %}
 ),
 
+-- the tier shares apply to the customers with a positive CLV, as the margin tiers to the buyers: a
+-- crowd of equal (zero) CLVs shares one rank and would otherwise all land in one high tier
 clv_ranked as (
     select
         customer_key,
-        clv,
         rank() over (order by clv desc) - 1 as clv_position,
-        count(*) over () as scored_customers
+        count(*) over () as valued_customers
     from clv_scores
-    where clv is not null
+    where clv > 0
 ),
 
 clv_tiers as (
     select
-        customer_key,
-        clv,
+        clv_scores.customer_key,
+        clv_scores.clv,
         case
+            when clv_ranked.customer_key is null then '{{ marts["value_tier_non_buyer"] }}'
             {%- set ns = namespace(cumulative=0) %}
             {%- for tier in marts['value_tiers'] %}
                 {%- set ns.cumulative = ns.cumulative + tier['top_share'] %}
-                when clv_position < {{ '%.10f' | format(ns.cumulative) }} * scored_customers then '{{ tier["tier"] }}'
+                when clv_ranked.clv_position < {{ '%.10f' | format(ns.cumulative) }} * clv_ranked.valued_customers
+                    then '{{ tier["tier"] }}'
             {%- endfor %}
             else '{{ marts["value_tier_rest"] }}'
         end as clv_tier
-    from clv_ranked
+    from clv_scores
+    left join clv_ranked
+        on clv_scores.customer_key = clv_ranked.customer_key
+    where clv_scores.clv is not null
 ),
 
 combined as (
