@@ -98,6 +98,17 @@ class CustomerValueModel(BaseEstimator):
             rate = np.where(revenue > 0, margin / revenue, np.nan)
         return np.clip(np.nan_to_num(rate, nan=self.population_margin_rate_), 0.0, 1.0)
 
+    def repeat_value(self, rows: pd.DataFrame) -> pd.Series:
+        """Mean revenue of the repeat purchases, as Gamma-Gamma reads it. A repeat buyer whose repeat
+        purchases brought no revenue (free or fully discounted orders) tells nothing about spend: they
+        get the population's mean, where Gamma-Gamma's expectation then stays."""
+        monetary = rows[MONETARY].fillna(0.0)
+        no_value = (rows[FREQUENCY] > 0) & (monetary <= 0)
+        if not no_value.any():
+            return monetary
+        population_mean = float(self.gamma_gamma_.conditional_expected_average_value([0.0], [0.0])[0])
+        return monetary.mask(no_value, population_mean)
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return self.value(frame)["expected_spend_12m"].to_numpy()
 
@@ -111,7 +122,8 @@ class CustomerValueModel(BaseEstimator):
             f, r, t = rows[FREQUENCY], rows[RECENCY], rows[AGE]
             count[buyers] = self.bgnbd_.expected_purchases(self.horizon_days, f, r, t)
             alive[buyers] = self.bgnbd_.probability_alive(f, r, t)
-            average = self.gamma_gamma_.conditional_expected_average_value(f, rows[MONETARY].fillna(0.0))
+            monetary = self.repeat_value(rows)
+            average = self.gamma_gamma_.conditional_expected_average_value(f, monetary)
             probabilistic_spend[buyers] = count[buyers] * average
         margin_rate = self.margin_rate(frame)
         if self.spend_regressor is not None:
@@ -130,7 +142,7 @@ class CustomerValueModel(BaseEstimator):
                     rows[FREQUENCY],
                     rows[RECENCY],
                     rows[AGE],
-                    rows[MONETARY].fillna(0.0),
+                    monetary,
                     margin_rate[buyers],
                     horizon_days=self.horizon_days,
                     annual_discount_rate=self.annual_discount_rate,
