@@ -8,9 +8,11 @@ Predictions are per customer_key; the truth is per person. A person's keys are f
 identity map (a person split over several keys gets the probability that any of them buys,
 1 - prod(1 - p), and the sum of their expected spend). Persons without a scored key are counted, not
 scored. Printed side by side:
-- purchase in 30 days: the champion model, logistic regression on recency/frequency/monetary alone
-  (trained on the same labelled cutoffs), the BG/NBD probability of a purchase in the window, and the
-  oracle (the truth's own probability): AUC, PR-AUC, Brier, top-decile lift, calibration error;
+- purchase in 30 days: the champion model's probability of any purchase (anonymous store receipts
+  included, ml/visibility.py) and of a purchase that reaches the customer (what it learned from),
+  logistic regression on recency/frequency/monetary alone (trained on the same labelled cutoffs), the
+  BG/NBD probability of a purchase in the window, and the oracle (the truth's own probability): AUC,
+  PR-AUC, Brier, top-decile lift, calibration error;
 - spend in the next 365 days: the CLV model's expected spend against last year's spend: MAE, RMSE,
   Spearman, total error.
 """
@@ -93,7 +95,8 @@ def evaluate(data_dir: Path, store: MlflowStore) -> Evaluation:
         cutoff = ft.scoring_cutoff(conn)
         keys = person_keys(conn, truth_dir)
         scores = conn.execute(
-            f"select customer_key, purchase_propensity_30d, expected_spend_12m from {SCORES}"
+            "select customer_key, purchase_propensity_30d, purchase_propensity_30d_incl_anonymous,"
+            f" expected_spend_12m from {SCORES}"
         ).df()
         scoring = ft.load_frame(conn, [cutoff], with_labels=False).rows
     finally:
@@ -103,12 +106,13 @@ def evaluate(data_dir: Path, store: MlflowStore) -> Evaluation:
     per_key = per_key.merge(baselines, on="customer_key", how="left")
     joined = keys.merge(per_key, on="customer_key", how="inner")
     persons = joined.groupby("person_id").agg(
-        model=("purchase_propensity_30d", any_of),
+        model=("purchase_propensity_30d_incl_anonymous", any_of),
+        model_reaching_customer=("purchase_propensity_30d", any_of),
         rfm_logistic_regression=("rfm_baseline", any_of),
         bgnbd=("bgnbd_p_purchase_30d", any_of),
         expected_spend=("expected_spend_12m", "sum"),
         last_year_spend=("monetary_365d", "sum"),
-        bought_last_year=("frequency_365d", "sum"),
+        orders_last_year=("frequency_365d", "sum"),
     )
     truth = outcomes.set_index("person_id")
     persons = persons.join(
@@ -117,6 +121,7 @@ def evaluate(data_dir: Path, store: MlflowStore) -> Evaluation:
     y = persons["purchased_30d"].astype(int).to_numpy()
     predictors = {
         "model (champion)": persons["model"],
+        "model, purchases reaching a key": persons["model_reaching_customer"],
         "rfm_logistic_regression": persons["rfm_logistic_regression"],
         "bgnbd_p_purchase": persons["bgnbd"],
         "oracle (truth)": persons["p_purchase_30d"],
@@ -132,7 +137,7 @@ def evaluate(data_dir: Path, store: MlflowStore) -> Evaluation:
             for name, p in spend_predictors.items()
         }
     ).T
-    buyers = (persons["bought_last_year"] > 0).to_numpy()
+    buyers = (persons["orders_last_year"] > 0).to_numpy()
     spend_buyers = pd.DataFrame(
         {
             name: regression_metrics(actual[buyers], p.fillna(0).to_numpy(dtype=float)[buyers])
@@ -145,7 +150,7 @@ def evaluate(data_dir: Path, store: MlflowStore) -> Evaluation:
         persons_in_truth=len(outcomes),
         persons_scored=len(persons),
         visible_purchase_share=float(
-            persons["bought_last_year"].sum() / max(persons["purchases_past_365d"].sum(), 1)
+            persons["orders_last_year"].sum() / max(persons["purchases_past_365d"].sum(), 1)
         ),
         purchase=purchase,
         spend=spend,

@@ -20,6 +20,7 @@ from ml import features as ft
 from ml.next_best_action import NbaSettings, next_best_actions
 from ml.registry import MlflowStore, champion_version, load_version
 from ml.training import CHURN_MODEL, CLV_MODEL, PURCHASE_MODEL, SEGMENT_MODEL, crosssell_model
+from ml.visibility import MEMBER_FEATURE, PurchaseVisibility
 
 SCORES = "ml.customer_scores"
 HISTORY = "ml.customer_scores_history"
@@ -51,6 +52,7 @@ SCORE_COLUMNS = {
     "customer_key": "varchar",
     "score_date": "date",
     "purchase_propensity_30d": "double",
+    "purchase_propensity_30d_incl_anonymous": "double",
     "purchase_model": "varchar",
     "purchase_model_run_id": "varchar",
     "churn_risk_180d": "double",
@@ -108,6 +110,7 @@ class ScoringReport:
     customers: int
     champions: dict[str, str]
     actions: dict[str, int]
+    visibility: PurchaseVisibility
     seconds: float
     warnings: list[str] = field(default_factory=list)
 
@@ -140,6 +143,14 @@ def score_customers(
         line_margins = dict(conn.execute(LINE_MARGIN_SQL).fetchall())
         costs = conn.execute(COSTS_SQL).df()
         scores, crosssell, champions, warnings = score_frame(client, rows, frame.product_lines)
+        visibility = PurchaseVisibility.at(conn, cutoff)
+        scores.insert(
+            scores.columns.get_loc("purchase_propensity_30d") + 1,
+            "purchase_propensity_30d_incl_anonymous",
+            visibility.any_purchase_probability(
+                scores["purchase_propensity_30d"].to_numpy(), (rows[MEMBER_FEATURE] > 0).to_numpy()
+            ),
+        )
         scores = add_contribution(scores, costs)
         actions = choose_actions(scores, rows, crosssell, action_inputs, line_margins, settings)
         scores = scores.merge(actions, on="customer_key", how="left")
@@ -153,6 +164,7 @@ def score_customers(
         customers=len(scores),
         champions={name: champion.label for name, champion in champions.items()},
         actions=scores["next_best_action"].value_counts().to_dict(),
+        visibility=visibility,
         seconds=time.perf_counter() - started,
         warnings=warnings,
     )
@@ -304,6 +316,7 @@ def write_scores(
             f"create or replace table {CROSSSELL_SCORES} as {typed_select('new_crosssell', CROSSSELL_COLUMNS)}"
         )
         conn.execute(f"create table if not exists {HISTORY} as {typed_scores} limit 0")
+        add_missing_columns(conn, HISTORY, SCORE_COLUMNS)
         conn.execute(f"delete from {HISTORY} where score_date = ?", [cutoff])
         conn.execute(f"insert into {HISTORY} by name {typed_scores}")
         conn.execute("commit")
@@ -313,6 +326,21 @@ def write_scores(
     finally:
         conn.unregister("new_scores")
         conn.unregister("new_crosssell")
+
+
+def add_missing_columns(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
+    """A history written before a column existed gets it, empty for the nights before."""
+    schema, name = table.split(".")
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    for column, kind in columns.items():
+        if column not in existing:
+            conn.execute(f"alter table {table} add column {column} {kind}")
 
 
 def typed_select(relation: str, columns: dict[str, str]) -> str:

@@ -120,6 +120,30 @@ def test_every_customer_is_scored_once_on_the_as_of_date(ml_world):
     assert negative > 0
 
 
+def test_the_probability_of_any_purchase_adds_the_store_receipts_without_a_card(ml_world):
+    data_dir = ml_world["data_dir"]
+    (capture, member, non_member) = query(
+        data_dir,
+        "select card_capture_rate, member_visibility, non_member_visibility from ml.int_ml__purchase_visibility"
+        " where cutoff_date = (select as_of_date from intermediate.int_as_of_date)",
+    )[0]
+    # the world's members scan their card at most store visits; non-members buy in stores unseen
+    assert 0.5 < capture < 1 and 0.5 < member < 1 and 0 < non_member < member
+    (rows, lower, higher, off) = query(
+        data_dir,
+        "select count(*),"
+        " count(*) filter (where s.purchase_propensity_30d_incl_anonymous < s.purchase_propensity_30d),"
+        " count(*) filter (where s.purchase_propensity_30d_incl_anonymous > s.purchase_propensity_30d),"
+        " count(*) filter (where abs(s.purchase_propensity_30d_incl_anonymous - (1 - power("
+        "   1 - s.purchase_propensity_30d,"
+        f"  1 / case when f.loyalty_tier_rank > 0 then {member} else {non_member} end))) > 1e-9)"
+        " from ml.customer_scores as s inner join ml.customer_features as f"
+        " on s.customer_key = f.customer_key and s.score_date = f.cutoff_date",
+    )[0]
+    assert rows == query(data_dir, "select count(*) from ml.customer_scores")[0][0]
+    assert lower == 0 and higher > 0.5 * rows and off == 0
+
+
 def test_next_best_actions_only_use_channels_the_customer_consented_to(ml_world):
     data_dir = ml_world["data_dir"]
     actions = dict(query(data_dir, "select next_best_action, count(*) from ml.customer_scores group by 1"))
@@ -138,7 +162,8 @@ def test_customer_360_and_the_bi_serving_file_show_the_scores(ml_world):
     (missing,) = query(
         data_dir,
         "select count(*) from marts.customer_360 as c left join ml.customer_scores as s using (customer_key)"
-        " where c.purchase_propensity_30d is distinct from s.purchase_propensity_30d",
+        " where c.purchase_propensity_30d is distinct from s.purchase_propensity_30d"
+        " or c.purchase_propensity_30d_incl_anonymous is distinct from s.purchase_propensity_30d_incl_anonymous",
     )[0]
     assert missing == 0
     with duckdb.connect(str(serving_database_path(data_dir / "serving", "bi")), read_only=True) as bi:
@@ -183,6 +208,7 @@ def test_the_evaluation_sets_the_scores_beside_the_baselines_and_the_truth(ml_wo
     purchase = evaluation.purchase
     assert set(purchase.index) == {
         "model (champion)",
+        "model, purchases reaching a key",
         "rfm_logistic_regression",
         "bgnbd_p_purchase",
         "oracle (truth)",

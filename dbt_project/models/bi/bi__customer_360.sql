@@ -75,6 +75,7 @@ select
     contact_channel,
     scores_date,
     purchase_propensity_30d,
+    purchase_propensity_30d_incl_anonymous,
     churn_risk_180d,
     top_crosssell_product_line,
     top_crosssell_propensity_90d,

@@ -13,6 +13,8 @@ FEATURE_TABLES = [
     dg.AssetKey(["ml", name])
     for name in ("customer_features", "customer_line_features", "customer_labels", "customer_line_labels")
 ]
+# How much of the buying reaches a customer, for the probability of any purchase (ml/visibility.py).
+PURCHASE_VISIBILITY = dg.AssetKey(["ml", "int_ml__purchase_visibility"])
 # What the next best action needs besides the scores: consent and channel preferences.
 ACTION_INPUTS = [
     dg.AssetKey(["identity", "dim_customer"]),
@@ -77,7 +79,7 @@ def model_training(
 @dg.asset(
     key=SCORES_KEY,
     group_name="ml",
-    deps=[*FEATURE_TABLES, *ACTION_INPUTS],
+    deps=[*FEATURE_TABLES, PURCHASE_VISIBILITY, *ACTION_INPUTS],
     kinds={"mlflow", "duckdb"},
     description="Scores every customer_key at the scoring cutoff with the @champion models (purchase, "
     "cross-sell per product line, churn, CLV, segment) and picks a next best action the customer "
@@ -108,6 +110,8 @@ def customer_scores(
             "customers_scored": dg.MetadataValue.int(report.customers),
             "champions": dg.MetadataValue.md(report.champions_table()),
             "next_best_actions": dg.MetadataValue.json(report.actions),
+            "member_purchase_visibility": report.visibility.member,
+            "non_member_purchase_visibility": report.visibility.non_member,
             "seconds": round(report.seconds, 1),
             "missing_champions": dg.MetadataValue.json(report.warnings),
         }

@@ -33,6 +33,7 @@ scores as (
             cast(null as {{ dbt.type_string() }}) as customer_key,
             cast(null as date) as score_date,
             cast(null as {{ type_double() }}) as purchase_propensity_30d,
+            cast(null as {{ type_double() }}) as purchase_propensity_30d_incl_anonymous,
             cast(null as {{ type_double() }}) as churn_risk_180d,
             cast(null as {{ dbt.type_string() }}) as top_crosssell_product_line,
             cast(null as {{ type_double() }}) as top_crosssell_propensity_90d,
@@ -158,6 +159,7 @@ select
     -- nightly scores of the @champion models (ml.customer_scores; model versions and runs there)
     scores.score_date as scores_date,
     scores.purchase_propensity_30d,
+    scores.purchase_propensity_30d_incl_anonymous,
     scores.churn_risk_180d,
     scores.top_crosssell_product_line,
     scores.top_crosssell_propensity_90d,
