@@ -356,19 +356,28 @@ class GammaGammaFitter(_MaximumLikelihoodFitter):
         )
         return np.where(repeat, ll, np.nan)
 
+    def population_mean(self) -> float:
+        """E[transaction value] of a customer nobody knows anything about: p·v / (q - 1)."""
+        p, q, v = self._finite_mean_params()
+        return p * v / (q - 1.0)
+
     def conditional_expected_average_value(
         self, frequency: ArrayLike, monetary_value: ArrayLike
     ) -> FloatArray:
         """E[mean transaction value | x, mean spend] = p(v + x·m) / (p·x + q - 1): a weighted mean of the
         population mean p·v/(q-1) and the customer's own mean; customers with frequency 0 get the former."""
         x, m = self._inputs(frequency, monetary_value)
+        p, q, v = self._finite_mean_params()
+        return p * (v + x * m) / (p * x + q - 1.0)
+
+    def _finite_mean_params(self) -> tuple[float, float, float]:
         p, q, v = self._params()
         if q <= 1.0:
             raise ClvFitError(
                 f"Gamma-Gamma q = {q:.4g} <= 1: the population mean spend p·v/(q-1) is infinite, so "
                 "expected values are undefined"
             )
-        return p * (v + x * m) / (p * x + q - 1.0)
+        return p, q, v
 
 
 def customer_lifetime_value(

@@ -106,8 +106,7 @@ class CustomerValueModel(BaseEstimator):
         no_value = (rows[FREQUENCY] > 0) & (monetary <= 0)
         if not no_value.any():
             return monetary
-        population_mean = float(self.gamma_gamma_.conditional_expected_average_value([0.0], [0.0])[0])
-        return monetary.mask(no_value, population_mean)
+        return monetary.mask(no_value, self.gamma_gamma_.population_mean())
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return self.value(frame)["expected_spend_12m"].to_numpy()

@@ -203,7 +203,7 @@ def test_gamma_gamma_expected_value_is_the_posterior_mean(gamma_gamma):
     evidence, _ = integrate.quad(posterior, 0, np.inf, args=(0,), epsabs=0, epsrel=1e-10)
     values = gamma_gamma.conditional_expected_average_value([x, 0], [m, 0.0])
     assert values[0] == pytest.approx(numerator / evidence, rel=1e-8)
-    assert values[1] == pytest.approx(p * v / (q - 1), rel=1e-12)
+    assert values[1] == pytest.approx(p * v / (q - 1), rel=1e-12) == gamma_gamma.population_mean()
     assert min(m, values[1]) < values[0] < max(m, values[1])
 
 
@@ -262,6 +262,8 @@ def test_fit_failures_are_clear():
         GammaGammaFitter().fit([0, 0], [1.0, 2.0])
     with pytest.raises(ClvFitError, match=re.escape("q = 0.9 <= 1")):
         GammaGammaFitter.from_params(p=6.0, q=0.9, v=15.0).conditional_expected_average_value([1], [10.0])
+    with pytest.raises(ClvFitError, match=re.escape("q = 0.9 <= 1")):
+        GammaGammaFitter.from_params(p=6.0, q=0.9, v=15.0).population_mean()
 
 
 def test_clv_without_discount_is_margin_times_value_times_expected_purchases(bgnbd, gamma_gamma):
