@@ -39,7 +39,8 @@ class PurchaseVisibility:
     def at(cls, conn: duckdb.DuckDBPyConnection, cutoff: dt.date) -> PurchaseVisibility:
         """The cutoff's row; everything seen (1, 1) when dbt wrote none."""
         row = conn.execute(
-            f"select member_visibility, non_member_visibility from {VISIBILITY} where cutoff_date = ?", [cutoff]
+            f"select member_visibility, non_member_visibility from {VISIBILITY} where cutoff_date = ?",
+            [cutoff],
         ).fetchone()
         return cls() if row is None else cls(float(row[0]), float(row[1]))
 

@@ -38,12 +38,12 @@ orders as (
     inner join {{ ref('fct_orders') }} as orders
         on
             orders.is_revenue
-            and orders.order_date <= cutoffs.cutoff_date
-            and orders.order_date > {{ dbt.dateadd('day', -365, 'cutoffs.cutoff_date') }}
+            and cutoffs.cutoff_date >= orders.order_date
+            and {{ dbt.dateadd('day', -365, 'cutoffs.cutoff_date') }} < orders.order_date
     left join members
         on
             orders.customer_key = members.customer_key
-            and members.enrolled_date <= cutoffs.cutoff_date
+            and cutoffs.cutoff_date >= members.enrolled_date
 ),
 
 counts as (
@@ -69,7 +69,7 @@ coupon_receipts as (
     inner join members
         on
             coupons.customer_key = members.customer_key
-            and members.enrolled_date <= orders.cutoff_date
+            and orders.cutoff_date >= members.enrolled_date
     where orders.is_store
     group by orders.cutoff_date
 ),

@@ -12,7 +12,9 @@ def test_any_purchase_probability_inverts_the_thinned_poisson_process():
     # rate 0.5 a month, half of the purchases seen: P(seen) = 1 - exp(-0.25), P(any) = 1 - exp(-0.5)
     seen = 1 - np.exp(-0.25)
     visibility = PurchaseVisibility(member=1.0, non_member=0.5)
-    result = visibility.any_purchase_probability(np.array([seen, seen, np.nan]), np.array([True, False, False]))
+    result = visibility.any_purchase_probability(
+        np.array([seen, seen, np.nan]), np.array([True, False, False])
+    )
     assert result[0] == pytest.approx(seen)
     assert result[1] == pytest.approx(1 - np.exp(-0.5))
     assert np.isnan(result[2])
