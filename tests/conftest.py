@@ -29,6 +29,17 @@ SHARED_FIXTURE_GROUPS = {
     "marts_world": "marts_world",
     "postgres_server": "postgres",
 }
+# Seconds each of the heaviest scopes (a group above, or a module) took in a clean-clone CI run on the
+# two-core machine (2026-11-23). They start first, heaviest first: xdist hands a worker its next scope
+# before the last test of the current one ends, so a long test started late keeps one worker busy while
+# the other has nothing left (the UI test once ran alone for 520 s at the end).
+SCOPE_SECONDS = {
+    "nightly": 720,
+    "marts_world": 470,
+    "tests/e2e/test_make_demo.py": 290,
+    "tests/e2e/test_ui.py": 280,
+    "tests/unit/dbt_models/test_staging.py": 100,
+}
 TESTS_DIR = Path(__file__).resolve().parent
 
 
@@ -43,15 +54,36 @@ def module_groups() -> dict[str, str]:
     return groups
 
 
+def scope_of(nodeid: str, groups: dict[str, str]) -> str:
+    module = nodeid.split("::")[0]
+    return groups.get(module, module)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each scope's tests together, the heaviest scopes first, the rest in collection order."""
+    groups = module_groups()
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(scope_of(item.nodeid, groups), index)
+    order = {id(item): index for index, item in enumerate(items)}
+
+    def key(item: pytest.Item) -> tuple[int, int, int]:
+        scope = scope_of(item.nodeid, groups)
+        return (-SCOPE_SECONDS.get(scope, 0), first_seen[scope], order[id(item)])
+
+    items.sort(key=key)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     groups = module_groups()
+    # the queue keeps the collection's order (above) instead of ordering scopes by their test count
+    config.option.loadscopereorder = False
 
     class SharedFixtureScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::")[0]
-            return groups.get(module, module)
+            return scope_of(nodeid, groups)
 
     return SharedFixtureScheduling(config, log)
 
