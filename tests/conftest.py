@@ -30,9 +30,9 @@ SHARED_FIXTURE_GROUPS = {
     "postgres_server": "postgres",
 }
 # Seconds each of the heaviest scopes (a group above, or a module) took in a clean-clone CI run on the
-# two-core machine (2026-11-23). They start first, heaviest first: xdist hands a worker its next scope
-# before the last test of the current one ends, so a long test started late keeps one worker busy while
-# the other has nothing left (the UI test once ran alone for 520 s at the end).
+# two-core machine (2026-11-23). They start first, heaviest first, and a worker never queues one behind
+# another: xdist hands a worker its next scope before the last test of the current one ends, so the
+# `make demo` and UI tests once queued on one worker while the other idled for 520 s at the end.
 SCOPE_SECONDS = {
     "nightly": 720,
     "marts_world": 470,
@@ -84,6 +84,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class SharedFixtureScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid, groups)
+
+        def _assign_work_unit(self, node) -> None:
+            # a worker with a heavy scope still pending gets the next light scope, if any is left
+            pending = self.assigned_work.get(node, {})
+            if any(SCOPE_SECONDS.get(scope) and not all(done.values()) for scope, done in pending.items()):
+                light = next((scope for scope in self.workqueue if scope not in SCOPE_SECONDS), None)
+                if light is not None:
+                    self.workqueue.move_to_end(light, last=False)
+            super()._assign_work_unit(node)
 
     return SharedFixtureScheduling(config, log)
 
