@@ -262,10 +262,13 @@ def time_split(
 def _choose_calibration(
     model: Pipeline, X: pd.DataFrame, y: np.ndarray, random_state: int
 ) -> tuple[str, dict[str, float]]:
-    """Method with the lowest out-of-fold Brier score on the calibration cutoff (2-fold cross-fitting).
+    """Method with the lowest out-of-fold log loss on the calibration cutoff (2-fold cross-fitting).
 
     Scoring a calibrator on the rows it was fitted on would always favour isotonic regression, which
-    can follow noise; the out-of-fold predictions judge both methods on rows they did not see.
+    can follow noise; the out-of-fold predictions judge both methods on rows they did not see. Log loss
+    rather than Brier: on a small calibration cutoff isotonic regression gives whole blocks of customers
+    a probability of exactly 0 (no buyer among them there), which Brier barely notices and log loss
+    punishes as soon as one of them buys in the other fold.
     """
     folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=random_state)
     out_of_fold = {}
@@ -276,10 +279,11 @@ def _choose_calibration(
             calibrator.fit(X.iloc[fit_index], y[fit_index])
             probability[eval_index] = calibrator.predict_proba(X.iloc[eval_index])[:, 1]
         out_of_fold[method] = probability
-    brier = {method: float(np.mean((p - y) ** 2)) for method, p in out_of_fold.items()}
-    method = min(brier, key=brier.__getitem__)
-    metrics = binary_metrics(y, out_of_fold[method])
-    metrics.update({f"brier_{name}": value for name, value in brier.items()})
+    scores = {method: binary_metrics(y, p) for method, p in out_of_fold.items()}
+    method = min(scores, key=lambda name: scores[name]["log_loss"])
+    metrics = dict(scores[method])
+    for name, score in scores.items():
+        metrics.update({f"brier_{name}": score["brier"], f"log_loss_{name}": score["log_loss"]})
     return method, metrics
 
 

@@ -10,7 +10,11 @@ import pytest
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
-from ml.propensity import rfm_baseline, time_split, train_propensity
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+
+from ml.propensity import _choose_calibration, rfm_baseline, time_split, train_propensity
 
 LABEL = "purchased_30d"
 COEFFICIENTS = {"web_visits": 1.0, "email_clicks": 0.6, "store_share": -0.5, "tenure": 0.3, "noise": 0.0}
@@ -187,3 +191,19 @@ def test_a_feature_without_values_in_training_is_a_constant_for_the_model():
     unseen = result.estimator.predict_proba(scoring[features])[:, 1]
     valued = result.estimator.predict_proba(scoring.assign(season_index_30d=1.5)[features])[:, 1]
     np.testing.assert_array_equal(valued, unseen)
+
+
+def test_calibration_never_says_a_customer_cannot_buy():
+    # a small calibration cutoff where 60 % of the customers buy once in a few hundred
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"score": rng.uniform(size=1_200)})
+    y = (rng.random(len(x)) < np.where(x["score"] < 0.6, 0.003, 0.25)).astype(int)
+    model = LogisticRegression().fit(x, y)
+    isotonic = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic").fit(x, y)
+    assert (isotonic.predict_proba(x)[:, 1] == 0).mean() > 0.1
+    method, metrics = _choose_calibration(model, x, y, random_state=0)
+    # Brier would take isotonic regression; its zeros meet the other fold's buyers in the log loss
+    assert metrics["brier_isotonic"] < metrics["brier_sigmoid"]
+    assert metrics["log_loss_sigmoid"] < metrics["log_loss_isotonic"]
+    assert method == "sigmoid"
+    assert metrics["log_loss"] == metrics["log_loss_sigmoid"]
