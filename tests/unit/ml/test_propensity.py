@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
-from sklearn.metrics import roc_auc_score
-
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from ml.propensity import _choose_calibration, rfm_baseline, time_split, train_propensity
 
