@@ -29,15 +29,16 @@ SHARED_FIXTURE_GROUPS = {
     "marts_world": "marts_world",
     "postgres_server": "postgres",
 }
-# The two end-to-end tests each run the whole pipeline, training included, in subprocesses: side by side
-# on the two cores they took 492 s and 483 s, one after the other 291 s and 208 s (clean-clone CI runs,
-# 2026-11-23). They share one worker, one after the other.
+# The two end-to-end tests each run the whole pipeline, training included, in subprocesses. They share
+# one worker, one after the other, which keeps the two workers' loads even (clean-clone CI, 2026-11-23:
+# workers done at 1,292 s and 1,270 s). It does not make them cheaper: side by side they took 492 s and
+# 483 s, one after the other 515 s and 506 s, next to the nightly scopes; the two cores are the limit.
 MODULE_GROUPS = {
     "tests/e2e/test_make_demo.py": "e2e",
     "tests/e2e/test_ui.py": "e2e",
 }
 # Seconds each of the heaviest scopes (a group above, or a module) took in a clean-clone CI run on the
-# two-core machine (2026-11-23). They start first, heaviest first, and a worker never queues one behind
+# two-core machine (2026-11-23; "e2e" is its two modules' sum when they ran beside light tests). They start first, heaviest first, and a worker never queues one behind
 # another: xdist hands a worker its next scope before the last test of the current one ends, so one
 # worker once idled for 520 s at the end while the other still had two heavy scopes to run.
 SCOPE_SECONDS = {
