@@ -20,6 +20,7 @@ from tests.integration.pipeline import (
     key_history,
     landed_counts,
     new_source_rows,
+    plant_login_of_anonymous_cookie,
     row_counts,
     run_nightly,
 )
@@ -51,7 +52,8 @@ def marts_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The nightly job on a copy of the small world, as the tests of loading, identity and serving
-    need it (with what they check captured after each run): run 1; run 2 with no new data; the simulator's next day, then run 3 while a reader in another
+    need it (with what they check captured after each run): run 1; run 2 with no new data; the simulator's next day
+    with an anonymous cookie's login to a known account planted in it, then run 3 while a reader in another
     process queries the bi serving file in a loop; finally, on a copy a day later, a run with ten kinds
     of broken source input (their extractions fail, so dbt and the publication must not run)."""
     import simulator
@@ -70,6 +72,8 @@ def nightly_runs(small_world_template: Path, tmp_path_factory: pytest.TempPathFa
     runs["identity_map_after_second"] = identity_map(data_dir)
     runs["key_history_after_second"] = key_history(data_dir)
     simulator.advance(data_dir, days=1)
+    # the new day also holds a login of an anonymous cookie to a known account (test_identity_resolution)
+    runs["login"] = plant_login_of_anonymous_cookie(data_dir)
     runs["expected_new_rows"] = new_source_rows(data_dir, warehouse)
 
     bi_tables = sorted(

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -147,3 +148,67 @@ def key_history(data_dir: Path) -> list[tuple[str, str, str, str]]:
         return conn.execute(
             "select change_type, old_customer_key, new_customer_key, reason from identity.customer_key_history"
         ).fetchall()
+
+
+@dataclass(frozen=True)
+class PlantedLogin:
+    """A web event in which an anonymous cookie (a customer of its own) logs in to another customer's
+    webshop account."""
+
+    event_id: str
+    cookie_id: str
+    cookie_key: str
+    account_id: str
+    account_key: str
+
+
+def plant_login_of_anonymous_cookie(data_dir: Path) -> PlantedLogin:
+    """Drop a web event, on the world's last published day, in which the first cookie that never logged
+    in logs in to the first webshop account (keys as the warehouse holds them now)."""
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        cookie, cookie_key = conn.execute(
+            """
+            select substring(keys.identifier_id, 8), keys.customer_key
+            from intermediate.int_identity__customer_keys as keys
+            where keys.identifier_id like 'cookie:%'
+                and keys.customer_key in (
+                    select customer_key from intermediate.int_identity__customer_keys
+                    group by customer_key having count(*) = 1)
+            order by keys.identifier_id
+            limit 1
+            """
+        ).fetchall()[0]
+        account, account_key = conn.execute(
+            """
+            select substring(identifier_id, 20), customer_key
+            from intermediate.int_identity__customer_keys
+            where identifier_id like 'webshop_account_id:%'
+            order by identifier_id
+            limit 1
+            """
+        ).fetchall()[0]
+    login_day = json.loads((data_dir / "sources" / "_truth" / "manifest.json").read_text())[
+        "published_through"
+    ]
+    login = PlantedLogin("ev-test-login-1", cookie, cookie_key, account, account_key)
+    login_event = {
+        "event_id": login.event_id,
+        "event_ts": f"{login_day}T23:59:00.000Z",
+        "cookie_id": cookie,
+        "account_id": account,
+        "session_id": "ss-test-login-1",
+        "event_type": "page_view",
+        "page_url": "https://www.klantbeeld.nl/account",
+        "content_id": None,
+        "product_line": None,
+        "search_term": None,
+        "utm_source": None,
+        "utm_medium": None,
+        "utm_campaign": None,
+        "promo_code": None,
+        "device_type": "desktop",
+    }
+    (data_dir / "sources" / "web" / "events" / "events_login-test.jsonl").write_text(
+        json.dumps(login_event) + "\n"
+    )
+    return login
