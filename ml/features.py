@@ -31,6 +31,18 @@ CHURN_LABEL = "churned_180d"
 SPEND_LABEL = "future_spend_365d"
 MARGIN_LABEL = "future_margin_365d"
 LINE_LABEL = "purchased_90d"
+# The season index of a label's window (ml.int_ml__cutoffs). The models of a purchase in a window take
+# it as an offset on their intensity, not as a feature (ml.propensity.SeasonAdjusted).
+SEASON_COLUMNS = ("season_index_30d", "season_index_90d")
+
+
+def season_column(label: str) -> str | None:
+    """The season index of the label's window: 30 days for a purchase, 90 for a product line."""
+    if label == PURCHASE_LABEL:
+        return "season_index_30d"
+    if label.startswith(f"{LINE_LABEL}__"):
+        return "season_index_90d"
+    return None
 
 
 # Opens a connection to the warehouse, closed when its `with` block ends. The Dagster assets pass their

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
@@ -112,6 +112,45 @@ def logistic_regression_candidate(
     )
 
 
+class SeasonAdjusted(ClassifierMixin, BaseEstimator):
+    """A fitted, calibrated classifier whose purchase intensity follows the season of the window it
+    predicts (docs/ml.md#season).
+
+    Calibrated on one cutoff, a model's level is that cutoff's window's. Trees learn little about a busy
+    window from the one or two busy seasons among the training cutoffs (a December predicted as a
+    November). The business's own orders a year earlier say how much busier the window is: the season
+    index `season_column` (ml.int_ml__cutoffs) against `reference_season`, the calibration cutoff's.
+    With a purchase intensity λ, P = 1 - exp(-λ); the window's intensity is λ x season / reference, so
+    P = 1 - (1 - p) ** (season / reference). Without both indexes (under a year of history) p stays.
+    """
+
+    def __init__(self, estimator: Any = None, season_column: str = "", reference_season: float = np.nan):
+        self.estimator = estimator
+        self.season_column = season_column
+        self.reference_season = reference_season
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> SeasonAdjusted:
+        """The wrapped estimator is fitted already: nothing to learn here."""
+        self.classes_ = self.estimator.classes_
+        return self
+
+    def season_factor(self, X: pd.DataFrame) -> np.ndarray:
+        if self.season_column not in X.columns:
+            raise KeyError(f"the season column {self.season_column} is missing from the frame")
+        season = X[self.season_column].astype("float64").to_numpy()
+        reference = float(self.reference_season)
+        known = np.isfinite(season) & (season > 0) & np.isfinite(reference) & (reference > 0)
+        return np.where(known, season / (reference if reference > 0 else 1.0), 1.0)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = self.estimator.predict_proba(X)[:, 1]
+        adjusted = 1.0 - (1.0 - p) ** self.season_factor(X)
+        return np.column_stack([1.0 - adjusted, adjusted])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
 CANDIDATES: dict[str, Callable[[Sequence[str], int], Pipeline]] = {
     "gradient_boosting": gradient_boosting_candidate,
     "logistic_regression": logistic_regression_candidate,
@@ -134,7 +173,7 @@ class TimeSplit:
 @dataclass
 class CalibratedCandidate:
     name: str
-    estimator: CalibratedClassifierCV
+    estimator: CalibratedClassifierCV | SeasonAdjusted
     calibration_method: str
     selection_metrics: dict[str, float]
     holdout_metrics: dict[str, float]
@@ -148,7 +187,7 @@ class PropensityResult:
     label: str
     features: list[str]
     name: str
-    estimator: CalibratedClassifierCV
+    estimator: CalibratedClassifierCV | SeasonAdjusted
     calibration_method: str
     selection_metrics: dict[str, dict[str, float]]
     holdout_metrics: dict[str, dict[str, float]]
@@ -288,16 +327,29 @@ def _choose_calibration(
 
 
 def fit_calibrated(
-    name: str, model: Pipeline, split: TimeSplit, features: Sequence[str], random_state: int = 0
+    name: str,
+    model: Pipeline,
+    split: TimeSplit,
+    features: Sequence[str],
+    random_state: int = 0,
+    season_column: str | None = None,
 ) -> CalibratedCandidate:
-    """Fits on the earlier cutoffs, calibrates on the latest training cutoff, scores the holdout."""
+    """Fits on the earlier cutoffs, calibrates on the latest training cutoff, scores the holdout; with a
+    season column, the calibrated model is `SeasonAdjusted` to each window's season."""
     label = split.label
     model.fit(split.fit[list(features)], _labels(split.fit, label))
     X_calibration, y_calibration = split.calibration[list(features)], _labels(split.calibration, label)
     method, selection = _choose_calibration(model, X_calibration, y_calibration, random_state)
     estimator = CalibratedClassifierCV(FrozenEstimator(model), method=method)
     estimator.fit(X_calibration, y_calibration)
-    probability = estimator.predict_proba(split.holdout[list(features)])[:, 1]
+    if season_column:
+        reference = split.calibration[season_column].astype("float64")
+        estimator = SeasonAdjusted(
+            estimator, season_column, float(reference.iloc[0]) if len(reference) else np.nan
+        )
+        estimator.fit(X_calibration)
+    columns = [*features, season_column] if season_column else list(features)
+    probability = estimator.predict_proba(split.holdout[columns])[:, 1]
     return CalibratedCandidate(
         name=name,
         estimator=estimator,
@@ -339,6 +391,7 @@ def train_propensity(
     max_train_rows: int = 300_000,
     max_calibration_rows: int = 200_000,
     importance_repeats: int = 2,
+    season_column: str | None = None,
 ) -> PropensityResult:
     """Fits every candidate, keeps the one with the best AUC on the calibration cutoff (out-of-fold
     calibrated probabilities, see `_choose_calibration`).
@@ -346,22 +399,26 @@ def train_propensity(
     The choice is made on the latest training cutoff (which no candidate was fitted on): ranking is
     what calibration cannot repair, while calibration error is fixed by the calibrator itself. The
     holdout only reports, for every candidate and for the RFM baseline when its three columns exist.
+    `season_column`: the label window's season index, applied to every candidate as `SeasonAdjusted`
+    (not a feature: the models would learn its effect from too few busy seasons).
     """
     features = list(features)
-    if len(set(features)) != len(features) or {label, CUTOFF_COLUMN} & set(features):
-        raise ValueError(f"{label}: features must be distinct and exclude the label and {CUTOFF_COLUMN}")
+    if len(set(features)) != len(features) or {label, CUTOFF_COLUMN, season_column} & set(features):
+        raise ValueError(
+            f"{label}: features must be distinct and exclude the label, {CUTOFF_COLUMN} and the season column"
+        )
     rfm_present = all(column in train.columns and column in holdout.columns for column in RFM_FEATURES)
     split = time_split(
         train,
         holdout,
-        [*features, *(RFM_FEATURES if rfm_present else ())],
+        [*features, *(RFM_FEATURES if rfm_present else ()), *([season_column] if season_column else [])],
         label,
         max_train_rows=max_train_rows,
         max_calibration_rows=max_calibration_rows,
         random_state=random_state,
     )
     candidates = [
-        fit_calibrated(name, build(features, random_state), split, features, random_state)
+        fit_calibrated(name, build(features, random_state), split, features, random_state, season_column)
         for name, build in CANDIDATES.items()
     ]
     chosen = max(candidates, key=lambda candidate: candidate.selection_metrics["roc_auc"])
@@ -372,7 +429,8 @@ def train_propensity(
     y_holdout = _labels(split.holdout, label)
     sample = stratified_sample(split.holdout, label, PERMUTATION_SAMPLE_ROWS, random_state)
     importance = permutation_importance(
-        chosen.estimator,
+        # within the holdout cutoff the season factor is one number: it changes no ranking, so no AUC
+        chosen.estimator.estimator if isinstance(chosen.estimator, SeasonAdjusted) else chosen.estimator,
         sample[features],
         _labels(sample, label),
         scoring="roc_auc",

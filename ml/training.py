@@ -215,13 +215,27 @@ def train_propensity_model(
             f"has {train_cutoffs} training cutoffs, holdout {holdout_cutoff}"
         )
         return report
-    features = frame.feature_columns
+    season = ft.season_column(label)
+    season = season if season in frame.rows.columns else None  # a frame without the index: no offset
+    features = [column for column in frame.feature_columns if not (season and column in ft.SEASON_COLUMNS)]
     with mlflow.start_run(run_name=model_name) as run:
         _log_run_basics(frame, label, train, holdout)
         result = train_propensity(
-            train, holdout, features, label, random_state=random_state, max_train_rows=max_train_rows
+            train,
+            holdout,
+            features,
+            label,
+            random_state=random_state,
+            max_train_rows=max_train_rows,
+            season_column=season,
         )
-        mlflow.log_params({"model": result.name, "calibration": result.calibration_method})
+        mlflow.log_params(
+            {
+                "model": result.name,
+                "calibration": result.calibration_method,
+                "season_offset": season or "none",
+            }
+        )
         for candidate, metrics in result.holdout_metrics.items():
             mlflow.log_metrics({f"{candidate}.{k}": v for k, v in _finite(metrics).items()})
         chosen = _finite(result.holdout_metrics[result.name])
@@ -235,11 +249,13 @@ def train_propensity_model(
             mlflow.log_figure(figure, path)
             plt.close(figure)  # a training draws 27 figures: free each once it is logged
         mlflow.log_text(result.feature_importance.to_csv(), "feature_importance.csv")
-        version = log_model(result.estimator, model_name, holdout[features].head(5))
+        version = log_model(
+            result.estimator, model_name, holdout[[*features, *filter(None, [season])]].head(5)
+        )
         y = holdout[label].to_numpy(dtype=int)
 
-        def champion_auc(model: Any) -> float:
-            return binary_metrics(y, model.predict_proba(holdout[features])[:, 1])["roc_auc"]
+        def champion_auc(model: Any) -> float:  # every model selects its own columns (FeatureFrame)
+            return binary_metrics(y, model.predict_proba(holdout)[:, 1])["roc_auc"]
 
         champion, champion_value = _champion_metric(client, model_name, champion_auc)
         promotion = promote_if_not_worse(

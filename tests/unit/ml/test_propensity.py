@@ -12,8 +12,16 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
 
-from ml.propensity import _choose_calibration, rfm_baseline, time_split, train_propensity
+from ml.propensity import (
+    FeatureFrame,
+    SeasonAdjusted,
+    _choose_calibration,
+    rfm_baseline,
+    time_split,
+    train_propensity,
+)
 
 LABEL = "purchased_30d"
 COEFFICIENTS = {"web_visits": 1.0, "email_clicks": 0.6, "store_share": -0.5, "tenure": 0.3, "noise": 0.0}
@@ -190,6 +198,58 @@ def test_a_feature_without_values_in_training_is_a_constant_for_the_model():
     unseen = result.estimator.predict_proba(scoring[features])[:, 1]
     valued = result.estimator.predict_proba(scoring.assign(season_index_30d=1.5)[features])[:, 1]
     np.testing.assert_array_equal(valued, unseen)
+
+
+def seasonal_customers(seasons: list[float], rows_per_cutoff: int = 20_000, seed: int = 0) -> pd.DataFrame:
+    """`synthetic_customers` whose purchase intensity in each cutoff's window is multiplied by its season
+    index: P = 1 - (1 - p) ** season."""
+    cutoffs = pd.date_range("2025-01-01", periods=len(seasons), freq="MS")
+    frame = synthetic_customers(rows_per_cutoff, cutoffs=cutoffs, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    frame["season_index_30d"] = frame["cutoff_date"].map(dict(zip(cutoffs, seasons, strict=True)))
+    frame["true_probability"] = 1 - (1 - frame["true_probability"]) ** frame["season_index_30d"]
+    frame[LABEL] = (rng.random(len(frame)) < frame["true_probability"]).astype(int)
+    return frame
+
+
+def test_the_season_index_carries_a_calibrated_model_into_a_busy_window():
+    # calibrated on an ordinary month (1.0), predicting a December (1.6) it never saw
+    train, holdout = split_frames(seasonal_customers([0.9, 1.1, 1.0, 1.6]))
+    plain = train_propensity(train, holdout, FEATURES, LABEL, importance_repeats=1)
+    seasonal = train_propensity(
+        train, holdout, FEATURES, LABEL, importance_repeats=1, season_column="season_index_30d"
+    )
+    assert isinstance(seasonal.estimator, SeasonAdjusted) and seasonal.estimator.reference_season == 1.0
+    actual = holdout[LABEL].mean()
+    predicted = seasonal.estimator.predict_proba(holdout)[:, 1]
+    assert abs(predicted.mean() - actual) < 0.1 * actual
+    plain_predicted = plain.estimator.predict_proba(holdout)[:, 1]
+    assert plain_predicted.mean() < 0.8 * actual  # the ordinary month's level
+    assert seasonal.holdout_metrics[seasonal.name]["expected_calibration_error"] < (
+        plain.holdout_metrics[plain.name]["expected_calibration_error"] / 2
+    )
+    # one factor for the whole window: the ranking is the plain model's
+    assert seasonal.holdout_metrics[seasonal.name]["roc_auc"] == pytest.approx(
+        plain.holdout_metrics[plain.name]["roc_auc"], abs=0.01
+    )
+    # the season is the offset only, never a feature as well
+    with pytest.raises(ValueError, match="season column"):
+        train_propensity(
+            train, holdout, [*FEATURES, "season_index_30d"], LABEL, season_column="season_index_30d"
+        )
+
+
+def test_without_a_season_index_the_probability_stays():
+    base = Pipeline([("features", FeatureFrame(["x"])), ("model", LogisticRegression())])
+    base.fit(pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]}), [0, 0, 1, 1])
+    frame = pd.DataFrame({"x": [0.5, 1.5, 2.5, 2.5], "season_index_30d": [2.0, np.nan, 0.0, 1.0]})
+    p = base.predict_proba(frame[["x"]])[:, 1]
+    adjusted = SeasonAdjusted(base, "season_index_30d", 1.0).fit(frame).predict_proba(frame)[:, 1]
+    np.testing.assert_allclose(adjusted, [1 - (1 - p[0]) ** 2, p[1], p[2], p[3]])
+    no_reference = SeasonAdjusted(base, "season_index_30d", np.nan).fit(frame).predict_proba(frame)[:, 1]
+    np.testing.assert_allclose(no_reference, p)
+    with pytest.raises(KeyError, match="season_index_30d"):
+        SeasonAdjusted(base, "season_index_30d", 1.0).fit(frame).predict_proba(frame[["x"]])
 
 
 def test_calibration_never_says_a_customer_cannot_buy():
