@@ -35,6 +35,8 @@ PURCHASE_MODEL = f"{MODEL_PREFIX}-purchase-30d"
 CHURN_MODEL = f"{MODEL_PREFIX}-churn-180d"
 CLV_MODEL = f"{MODEL_PREFIX}-clv-12m"
 SEGMENT_MODEL = f"{MODEL_PREFIX}-segments"
+# A propensity version is promoted when its holdout log loss is not above the champion's.
+PROPENSITY_PROMOTION_METRIC = "log_loss"
 # the naive CLV baseline: next year's spend = last year's
 LAST_YEAR_SPEND = "monetary_365d"
 
@@ -254,12 +256,21 @@ def train_propensity_model(
         )
         y = holdout[label].to_numpy(dtype=int)
 
-        def champion_auc(model: Any) -> float:  # every model selects its own columns (FeatureFrame)
-            return binary_metrics(y, model.predict_proba(holdout)[:, 1])["roc_auc"]
+        # Log loss, not AUC: the scores are used as probabilities (expected values in the next best
+        # action), and a version that only calibrates better (the season offset) ranks the same.
+        def champion_log_loss(model: Any) -> float:  # every model selects its own columns (FeatureFrame)
+            return binary_metrics(y, model.predict_proba(holdout)[:, 1])[PROPENSITY_PROMOTION_METRIC]
 
-        champion, champion_value = _champion_metric(client, model_name, champion_auc)
+        champion, champion_value = _champion_metric(client, model_name, champion_log_loss)
         promotion = promote_if_not_worse(
-            client, version, "roc_auc", chosen["roc_auc"], champion, champion_value, str(holdout_cutoff)
+            client,
+            version,
+            PROPENSITY_PROMOTION_METRIC,
+            chosen[PROPENSITY_PROMOTION_METRIC],
+            champion,
+            champion_value,
+            str(holdout_cutoff),
+            higher_is_better=False,
         )
         mlflow.set_tag("klantbeeld.decision", promotion.reason)
         report.run_id, report.promotion, report.metrics = run.info.run_id, promotion, chosen
