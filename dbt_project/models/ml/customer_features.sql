@@ -69,6 +69,12 @@ order_features as (
         sum(case when age_days < 365 then revenue else 0 end) as monetary_365d,
         sum(case when age_days < 365 then margin else 0 end) as margin_365d,
         sum(case when age_days < 365 and sales_channel = 'online' then 1 else 0 end) as online_orders_365d,
+        -- the online orders alone: the purchase history a customer without a loyalty card shows
+        sum(case when sales_channel = 'online' then 1 else 0 end) as online_orders_lifetime,
+        sum(case when age_days < 90 and sales_channel = 'online' then 1 else 0 end) as online_frequency_90d,
+        sum(case when age_days < 365 and sales_channel = 'online' then revenue else 0 end) as online_monetary_365d,
+        min(case when sales_channel = 'online' then age_days end) as online_recency_days,
+        max(case when sales_channel = 'online' then age_days end) as days_since_first_online_order,
         -- the label windows one year earlier: the 30 and 90 days after the cutoff's date last year
         sum(case when age_days >= 335 and age_days < 365 then 1 else 0 end) as frequency_30d_year_before,
         sum(case when age_days >= 275 and age_days < 365 then 1 else 0 end) as frequency_90d_year_before,
@@ -311,6 +317,14 @@ select
     cast(order_features.online_orders_365d * 1.0 / nullif(order_features.frequency_365d, 0) as {{ double }})
         as online_order_share_365d,
     cast(order_features.days_since_first_order as {{ int }}) as days_since_first_order,
+
+    -- online orders alone: what a customer shows whose store receipts carry no loyalty card
+    cast(order_features.online_recency_days as {{ int }}) as online_recency_days,
+    cast(coalesce(order_features.online_frequency_90d, 0) as {{ bigint }}) as online_frequency_90d,
+    cast(coalesce(order_features.online_orders_365d, 0) as {{ bigint }}) as online_frequency_365d,
+    cast(coalesce(order_features.online_monetary_365d, 0) as {{ double }}) as online_monetary_365d,
+    cast(coalesce(order_features.online_orders_lifetime, 0) as {{ bigint }}) as online_orders_lifetime,
+    cast(order_features.days_since_first_online_order as {{ int }}) as days_since_first_online_order,
 
     -- season: the customer's own orders and the whole business's in the label windows a year earlier
     cast(coalesce(order_features.frequency_30d_year_before, 0) as {{ bigint }}) as frequency_30d_year_before,

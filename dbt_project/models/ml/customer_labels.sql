@@ -2,7 +2,9 @@
 -- labels): what the customer did in the days after the cutoff, from revenue orders (fct_orders). A
 -- window starts the day after the cutoff; a label is NULL while its window is not complete (it would
 -- end after the as-of date). churned_180d is defined for the active only (a revenue order in the 365
--- days ending on the cutoff): NULL for the others.
+-- days ending on the cutoff): NULL for the others. purchased_in_store_30d counts store receipts only: those
+-- that reach a key carried a loyalty card (or another identifier), which is what the store-purchase model
+-- learns from members (docs/ml.md#anonymous-purchases).
 
 {%- set bigint = dbt.type_bigint() %}
 {%- set int = dbt.type_int() %}
@@ -28,6 +30,7 @@ orders as (
         population.cutoff_date,
         cast(orders.revenue as {{ type_double() }}) as revenue,
         cast(orders.margin as {{ type_double() }}) as margin,
+        orders.sales_channel,
         {{ dbt.datediff('population.cutoff_date', 'orders.order_date', 'day') }} as days_after_cutoff
     from population
     inner join {{ ref('fct_orders') }} as orders
@@ -44,6 +47,8 @@ order_counts as (
         cutoff_date,
         sum(case when days_after_cutoff <= 0 then 1 else 0 end) as orders_past_365d,
         sum(case when days_after_cutoff between 1 and 30 then 1 else 0 end) as orders_next_30d,
+        sum(case when days_after_cutoff between 1 and 30 and sales_channel = 'store' then 1 else 0 end)
+            as store_orders_next_30d,
         sum(case when days_after_cutoff between 1 and 180 then 1 else 0 end) as orders_next_180d,
         sum(case when days_after_cutoff >= 1 then 1 else 0 end) as orders_next_365d,
         sum(case when days_after_cutoff >= 1 then revenue else 0 end) as revenue_next_365d,
@@ -59,6 +64,10 @@ select
         when population.is_30d_window_complete
             then case when coalesce(order_counts.orders_next_30d, 0) > 0 then 1 else 0 end
     end as {{ int }}) as purchased_30d,
+    cast(case
+        when population.is_30d_window_complete
+            then case when coalesce(order_counts.store_orders_next_30d, 0) > 0 then 1 else 0 end
+    end as {{ int }}) as purchased_in_store_30d,
     cast(case
         when population.is_180d_window_complete and coalesce(order_counts.orders_past_365d, 0) > 0
             then case when order_counts.orders_next_180d = 0 then 1 else 0 end
