@@ -27,6 +27,7 @@ KEYS = ["customer_key", "cutoff_date"]
 LINE_WINDOW_COMPLETE = "is_90d_window_complete"
 
 PURCHASE_LABEL = "purchased_30d"
+STORE_PURCHASE_LABEL = "purchased_in_store_30d"
 CHURN_LABEL = "churned_180d"
 SPEND_LABEL = "future_spend_365d"
 MARGIN_LABEL = "future_margin_365d"
@@ -38,11 +39,42 @@ SEASON_COLUMNS = ("season_index_30d", "season_index_90d")
 
 def season_column(label: str) -> str | None:
     """The season index of the label's window: 30 days for a purchase, 90 for a product line."""
-    if label == PURCHASE_LABEL:
+    if label in (PURCHASE_LABEL, STORE_PURCHASE_LABEL):
         return "season_index_30d"
     if label.startswith(f"{LINE_LABEL}__"):
         return "season_index_90d"
     return None
+
+
+# The features that show a customer the same way whether or not their store receipts carry a loyalty
+# card: no column that counts store orders, loyalty or what only members have (their coupons, campaign
+# purchases). The store-purchase model learns from members with these and is applied to everyone else
+# (ml.visibility, docs/ml.md#anonymous-purchases).
+STORE_BLIND_FEATURES = (
+    "is_known",
+    "tenure_days",
+    "age_years",
+    "online_recency_days",
+    "online_frequency_90d",
+    "online_frequency_365d",
+    "online_monetary_365d",
+    "online_orders_lifetime",
+    "days_since_first_online_order",
+    "web_sessions_90d",
+    "product_views_90d",
+    "email_sends_90d",
+    "email_opens_90d",
+    "email_clicks_90d",
+    "email_click_rate_365d",
+    "service_contacts_365d",
+    "avg_satisfaction_365d",
+    "days_since_last_service_contact",
+    "campaign_exposures_365d",
+    "avg_household_size",
+    "median_household_income",
+    "pct_higher_education",
+    "avg_house_value",
+)
 
 
 # Opens a connection to the warehouse, closed when its `with` block ends. The Dagster assets pass their

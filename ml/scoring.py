@@ -19,7 +19,14 @@ import pandas as pd
 from ml import features as ft
 from ml.next_best_action import NbaSettings, next_best_actions
 from ml.registry import MlflowStore, champion_version, load_version
-from ml.training import CHURN_MODEL, CLV_MODEL, PURCHASE_MODEL, SEGMENT_MODEL, crosssell_model
+from ml.training import (
+    CHURN_MODEL,
+    CLV_MODEL,
+    PURCHASE_MODEL,
+    SEGMENT_MODEL,
+    STORE_PURCHASE_MODEL,
+    crosssell_model,
+)
 from ml.visibility import MEMBER_FEATURE, PurchaseVisibility
 
 SCORES = "ml.customer_scores"
@@ -55,6 +62,8 @@ SCORE_COLUMNS = {
     "purchase_propensity_30d_incl_anonymous": "double",
     "purchase_model": "varchar",
     "purchase_model_run_id": "varchar",
+    "store_purchase_model": "varchar",
+    "store_purchase_model_run_id": "varchar",
     "churn_risk_180d": "double",
     "churn_model": "varchar",
     "churn_model_run_id": "varchar",
@@ -144,11 +153,14 @@ def score_customers(
         costs = conn.execute(COSTS_SQL).df()
         scores, crosssell, champions, warnings = score_frame(client, rows, frame.product_lines)
         visibility = PurchaseVisibility.at(conn, cutoff)
+        store_purchase = champions.get(STORE_PURCHASE_MODEL)
         scores.insert(
             scores.columns.get_loc("purchase_propensity_30d") + 1,
             "purchase_propensity_30d_incl_anonymous",
             visibility.any_purchase_probability(
-                scores["purchase_propensity_30d"].to_numpy(), (rows[MEMBER_FEATURE] > 0).to_numpy()
+                scores["purchase_propensity_30d"].to_numpy(),
+                (rows[MEMBER_FEATURE] > 0).to_numpy(),
+                _probability(store_purchase, rows) if store_purchase else None,
             ),
         )
         scores = add_contribution(scores, costs)
@@ -176,6 +188,7 @@ def score_frame(
     """The model columns of the scores table and the long cross-sell table."""
     names = [
         PURCHASE_MODEL,
+        STORE_PURCHASE_MODEL,
         CHURN_MODEL,
         CLV_MODEL,
         SEGMENT_MODEL,
@@ -199,6 +212,7 @@ def score_frame(
     purchase = champions.get(PURCHASE_MODEL)
     scores["purchase_propensity_30d"] = _probability(purchase, rows)
     model_columns("purchase", PURCHASE_MODEL)
+    model_columns("store_purchase", STORE_PURCHASE_MODEL)
     churn = champions.get(CHURN_MODEL)
     scores["churn_risk_180d"] = _probability(churn, rows)
     model_columns("churn", CHURN_MODEL)

@@ -29,9 +29,13 @@ from ml.registry import (
     promote_unevaluated,
 )
 from ml.value import BGNBD_COLUMNS, CustomerValueModel, is_buyer
+from ml.visibility import MEMBER_FEATURE
 
 MODEL_PREFIX = "klantbeeld"
 PURCHASE_MODEL = f"{MODEL_PREFIX}-purchase-30d"
+# P(a store purchase reaching a member) from the features a non-member shows too: where the non-members'
+# unseen store purchases go (ml.visibility)
+STORE_PURCHASE_MODEL = f"{MODEL_PREFIX}-store-purchase-30d"
 CHURN_MODEL = f"{MODEL_PREFIX}-churn-180d"
 CLV_MODEL = f"{MODEL_PREFIX}-clv-12m"
 SEGMENT_MODEL = f"{MODEL_PREFIX}-segments"
@@ -142,6 +146,9 @@ def train_models(
     trainings: list[tuple[str, str, Callable[[], ModelReport]]] = [
         (PURCHASE_MODEL, ft.PURCHASE_LABEL, lambda: train_propensity_model(
             client, frame, PURCHASE_MODEL, ft.PURCHASE_LABEL, max_train_rows, random_state)),
+        (STORE_PURCHASE_MODEL, ft.STORE_PURCHASE_LABEL, lambda: train_propensity_model(
+            client, store_purchase_frame(frame), STORE_PURCHASE_MODEL, ft.STORE_PURCHASE_LABEL,
+            max_train_rows, random_state)),
         (CHURN_MODEL, ft.CHURN_LABEL, lambda: train_propensity_model(
             client, frame, CHURN_MODEL, ft.CHURN_LABEL, max_train_rows, random_state)),
     ]  # fmt: skip
@@ -167,6 +174,16 @@ def train_models(
         log(f"{name}: {report.error or report.skipped or (report.promotion and report.promotion.reason)}")
         reports.append(report)
     return TrainingReport(reports, time.perf_counter() - started, len(frame.rows))
+
+
+def store_purchase_frame(frame: ft.ModelFrame) -> ft.ModelFrame:
+    """The loyalty members, with the store-blind features only: their store receipts reach them through
+    the card, and the features show them as a customer without one is shown."""
+    return ft.ModelFrame(
+        rows=frame.rows[frame.rows[MEMBER_FEATURE] > 0],
+        feature_columns=[column for column in ft.STORE_BLIND_FEATURES if column in frame.feature_columns],
+        product_lines=frame.product_lines,
+    )
 
 
 def _log_run_basics(frame: ft.ModelFrame, target: str, train: pd.DataFrame, holdout: pd.DataFrame) -> None:

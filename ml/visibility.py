@@ -9,6 +9,13 @@ everyone else; docs/ml.md#anonymous-purchases).
 If a customer's purchases come as a Poisson process with rate λ and each is seen with probability v,
 the seen ones come with rate vλ: P(seen purchase) = 1 - exp(-vλ), so
 P(any purchase) = 1 - exp(-λ) = 1 - (1 - P(seen purchase)) ** (1 / v).
+
+That holds for members, whose unseen purchases are receipts where the card stayed at home. It does not
+hold for everyone else: their seen purchases are online orders and their unseen ones store receipts, so
+the customer who shows no purchase may be the one who buys in the shop every week. Their class's
+unseen rate, (1 - v) / v times its seen rate, is therefore shared out in proportion to each customer's
+store-purchase rate, which a model learns from members on the features a non-member shows too
+(`ml.features.STORE_BLIND_FEATURES`).
 """
 
 from __future__ import annotations
@@ -44,7 +51,29 @@ class PurchaseVisibility:
         ).fetchone()
         return cls() if row is None else cls(float(row[0]), float(row[1]))
 
-    def any_purchase_probability(self, seen_probability: np.ndarray, is_member: np.ndarray) -> np.ndarray:
-        """P(any purchase) per customer from P(a purchase that reaches them); NaN stays NaN."""
-        visibility = np.where(is_member, self.member, self.non_member)
-        return 1.0 - (1.0 - np.asarray(seen_probability, dtype=float)) ** (1.0 / visibility)
+    def any_purchase_probability(
+        self,
+        seen_probability: np.ndarray,
+        is_member: np.ndarray,
+        store_purchase_probability: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """P(any purchase) per customer from P(a purchase that reaches them); NaN stays NaN.
+
+        Without `store_purchase_probability` every customer's unseen rate is proportional to their seen
+        rate. With it, the non-members' unseen rate goes to them in proportion to its intensity."""
+        seen = _intensity(seen_probability)
+        member = np.asarray(is_member, dtype=bool)
+        intensity = seen / np.where(member, self.member, self.non_member)
+        if store_purchase_probability is not None:
+            store = _intensity(store_purchase_probability)
+            others = ~member & np.isfinite(seen) & np.isfinite(store)
+            store_total = store[others].sum()
+            if store_total > 0:
+                unseen_total = seen[others].sum() * (1.0 - self.non_member) / self.non_member
+                intensity[others] = seen[others] + unseen_total * store[others] / store_total
+        return -np.expm1(-intensity)
+
+
+def _intensity(probability: np.ndarray) -> np.ndarray:
+    """The Poisson rate λ with P(at least one) = 1 - exp(-λ); a certainty is capped, not infinite."""
+    return -np.log1p(-np.clip(np.asarray(probability, dtype=float), 0.0, 1.0 - 1e-12))

@@ -13,7 +13,14 @@ import pytest
 
 from ml import features as ft
 from ml.registry import CHAMPION, MlflowStore
-from ml.training import CHURN_MODEL, CLV_MODEL, PURCHASE_MODEL, SEGMENT_MODEL, crosssell_model
+from ml.training import (
+    CHURN_MODEL,
+    CLV_MODEL,
+    PURCHASE_MODEL,
+    SEGMENT_MODEL,
+    STORE_PURCHASE_MODEL,
+    crosssell_model,
+)
 from orchestration.serve.publish import serving_database_path
 from tests.integration.pipeline import run_job
 
@@ -62,7 +69,7 @@ def test_training_registers_every_model_with_a_champion_and_its_metrics(ml_world
     assert ml_world["training"].success
     store = ml_world["store"]
     client = store.activate()
-    for name in [PURCHASE_MODEL, CHURN_MODEL, CLV_MODEL, SEGMENT_MODEL]:
+    for name in [PURCHASE_MODEL, STORE_PURCHASE_MODEL, CHURN_MODEL, CLV_MODEL, SEGMENT_MODEL]:
         assert client.get_model_version_by_alias(name, CHAMPION).run_id, name
     # a line whose sampled holdout has no buyer is skipped (and says so); most lines have a model
     lines = [
@@ -129,22 +136,32 @@ def test_the_probability_of_any_purchase_adds_the_store_receipts_without_a_card(
     )[0]
     # the world's members scan their card at most store visits; non-members buy in stores unseen
     assert 0.5 < capture < 1 and 0.5 < member < 1 and 0 < non_member < member
-    (rows, uncertain, lower, higher, off) = query(
+    (rows, uncertain, lower, higher, members, members_off, unseen, unseen_expected, store_models) = query(
         data_dir,
         "select count(*),"
         " count(*) filter (where s.purchase_propensity_30d > 0 and s.purchase_propensity_30d < 1),"
         " count(*) filter (where s.purchase_propensity_30d_incl_anonymous < s.purchase_propensity_30d),"
         " count(*) filter (where s.purchase_propensity_30d_incl_anonymous > s.purchase_propensity_30d),"
-        " count(*) filter (where abs(s.purchase_propensity_30d_incl_anonymous - (1 - power("
-        "   1 - s.purchase_propensity_30d,"
-        f"  1 / case when f.loyalty_tier_rank > 0 then {member} else {non_member} end))) > 1e-9)"
+        " count(*) filter (where f.loyalty_tier_rank > 0),"
+        # a member's unseen purchases follow their seen ones: P(any) = 1 - (1 - P(seen)) ** (1 / v)
+        " count(*) filter (where f.loyalty_tier_rank > 0 and abs(s.purchase_propensity_30d_incl_anonymous"
+        f"   - (1 - power(1 - s.purchase_propensity_30d, 1 / {member}))) > 1e-9),"
+        # the others' unseen intensity, shared out by the store-purchase model, adds up to the class's
+        " sum(ln(1 - s.purchase_propensity_30d) - ln(1 - s.purchase_propensity_30d_incl_anonymous))"
+        "   filter (where f.loyalty_tier_rank = 0),"
+        f" sum(-ln(1 - s.purchase_propensity_30d)) filter (where f.loyalty_tier_rank = 0) * (1 / {non_member} - 1),"
+        " list(distinct s.store_purchase_model)"
         " from ml.customer_scores as s inner join ml.customer_features as f"
         " on s.customer_key = f.customer_key and s.score_date = f.cutoff_date",
     )[0]
     assert rows == query(data_dir, "select count(*) from ml.customer_scores")[0][0]
     # a calibrated probability is never a certainty (see _choose_calibration); every one of them rises
     assert uncertain == rows
-    assert lower == 0 and higher == rows and off == 0
+    assert lower == 0 and higher == rows
+    assert members > 0 and members_off == 0
+    assert unseen == pytest.approx(unseen_expected, rel=1e-6) and unseen > 0
+    champion = ml_world["store"].activate().get_model_version_by_alias(STORE_PURCHASE_MODEL, CHAMPION)
+    assert store_models == [f"{STORE_PURCHASE_MODEL}/{champion.version}"]
 
 
 def test_next_best_actions_only_use_channels_the_customer_consented_to(ml_world):
