@@ -7,7 +7,8 @@ person's hidden traits). The models never do.
 Predictions are per customer_key; the truth is per person. A person's keys are found through the
 identity map (a person split over several keys gets the probability that any of them buys,
 1 - prod(1 - p), and the sum of their expected spend). Persons without a scored key are counted, not
-scored. Printed side by side:
+scored. Several `--data-dir`s (the demo and a 100,000-person world) end with their headline figures
+in one table. Printed side by side per world:
 - purchase in 30 days: the champion model's probability of any purchase (anonymous store receipts
   included, ml/visibility.py) and of a purchase that reaches the customer (what it learned from),
   logistic regression on recency/frequency/monetary alone (trained on the same labelled cutoffs), the
@@ -218,6 +219,36 @@ def report(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """The headline figures of several worlds (the demo, 100,000 people), one column per world."""
+    rows: dict[str, dict[str, object]] = {}
+    for name, evaluation in evaluations.items():
+        purchase, spend = evaluation.purchase, evaluation.spend
+        champion = purchase.loc["model (champion)"]
+        rows[name] = {
+            "persons scored / in the truth": f"{evaluation.persons_scored:,} / {evaluation.persons_in_truth:,}",
+            "purchases that reached a key": f"{evaluation.visible_purchase_share:.1%}",
+            "purchase AUC: champion, any purchase": f"{champion['roc_auc']:.4f}",
+            "champion, purchases reaching a key": f"{purchase.loc['model, purchases reaching a key', 'roc_auc']:.4f}",
+            "RFM logistic regression / BG/NBD": (
+                f"{purchase.loc['rfm_logistic_regression', 'roc_auc']:.4f}"
+                f" / {purchase.loc['bgnbd_p_purchase', 'roc_auc']:.4f}"
+            ),
+            "oracle / gap": (
+                f"{purchase.loc['oracle (truth)', 'roc_auc']:.4f}"
+                f" / {purchase.loc['oracle (truth)', 'roc_auc'] - champion['roc_auc']:.4f}"
+            ),
+            "calibration error, any purchase": f"{champion['expected_calibration_error']:.4f}",
+            "spend MAE: CLV / last year's": (
+                f"{spend.loc['clv model', 'mae']:.1f} / {spend.loc['last_year_spend', 'mae']:.1f}"
+            ),
+            "spend Spearman: CLV / last year's": (
+                f"{spend.loc['clv model', 'spearman']:.4f} / {spend.loc['last_year_spend', 'spearman']:.4f}"
+            ),
+        }
+    return pd.DataFrame(rows)
+
+
 def failures(evaluation: Evaluation, max_calibration_error: float | None) -> list[str]:
     """The issue's bar: AUC above both baselines, calibration error under the limit, and the CLV
     beating last year's spend on error and on ranking."""
@@ -248,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m ml.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help="a simulated world (default: KLANTBEELD_DATA_DIR)"
+        "--data-dir",
+        type=Path,
+        action="append",
+        help="a simulated world (default: KLANTBEELD_DATA_DIR); repeat it to set worlds side by side",
     )
     parser.add_argument("--max-calibration-error", type=float, default=0.02)
     parser.add_argument("--check", action="store_true", help="exit 1 when the bar of issue 6 is not met")
@@ -256,13 +290,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import os
 
-    data_dir = (args.data_dir or default_data_dir()).resolve()
-    store = MlflowStore.under(data_dir, os.environ.get("MLFLOW_TRACKING_URI"))
-    evaluation = evaluate(data_dir, store)
-    print(report(evaluation))
+    data_dirs = [path.resolve() for path in args.data_dir or [default_data_dir()]]
+    # several worlds have one MLflow store each, under their data directory
+    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") if len(data_dirs) == 1 else None
+    evaluations, problems = {}, []
+    for data_dir in data_dirs:
+        name = "/".join(data_dir.parts[-2:]) if len(data_dirs) > 1 else str(data_dir)
+        name = name if name not in evaluations else f"{name} ({len(evaluations) + 1})"
+        evaluation = evaluate(data_dir, MlflowStore.under(data_dir, tracking_uri))
+        evaluations[name] = evaluation
+        if len(data_dirs) > 1:
+            print(f"== {data_dir}")
+        print(report(evaluation))
+        print()
+        problems += [
+            f"{name}: {problem}" if len(data_dirs) > 1 else problem
+            for problem in failures(evaluation, args.max_calibration_error)
+        ]
+    if len(evaluations) > 1:
+        print("Side by side:")
+        print(side_by_side(evaluations).to_string())
     if args.json:
-        args.json.write_text(json.dumps(evaluation.to_dict(), indent=2, default=float) + "\n")
-    problems = failures(evaluation, args.max_calibration_error)
+        figures = (
+            next(iter(evaluations.values())).to_dict()
+            if len(evaluations) == 1
+            else {name: evaluation.to_dict() for name, evaluation in evaluations.items()}
+        )
+        args.json.write_text(json.dumps(figures, indent=2, default=float) + "\n")
     for problem in problems:
         print(f"NOT MET: {problem}")
     return 1 if problems and args.check else 0

@@ -237,3 +237,15 @@ def test_the_evaluation_sets_the_scores_beside_the_baselines_and_the_truth(ml_wo
     assert evaluation.spend.loc["clv model", "mae"] > 0
     text = report(evaluation)
     assert "Gap to the oracle AUC" in text and "reached one of their keys" in text
+
+
+def test_the_evaluation_command_sets_worlds_side_by_side(ml_world, capsys):
+    from ml.evaluate import main
+
+    world = str(ml_world["data_dir"])
+    assert main(["--data-dir", world, "--data-dir", world]) == 0  # without --check it only reports
+    printed = capsys.readouterr().out
+    side_by_side = printed[printed.index("Side by side:") :].splitlines()
+    assert "(2)" in side_by_side[1] and "calibration error, any purchase" in printed
+    assert main(["--data-dir", world, "--max-calibration-error", "0", "--check"]) == 1
+    assert "NOT MET: calibration error" in capsys.readouterr().out
