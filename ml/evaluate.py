@@ -291,31 +291,24 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     data_dirs = [path.resolve() for path in args.data_dir or [default_data_dir()]]
+    several = len(data_dirs) > 1
     # several worlds have one MLflow store each, under their data directory
-    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") if len(data_dirs) == 1 else None
+    tracking_uri = None if several else os.environ.get("MLFLOW_TRACKING_URI")
     evaluations, problems = {}, []
     for data_dir in data_dirs:
-        name = "/".join(data_dir.parts[-2:]) if len(data_dirs) > 1 else str(data_dir)
+        name = "/".join(data_dir.parts[-2:]) if several else str(data_dir)
         name = name if name not in evaluations else f"{name} ({len(evaluations) + 1})"
-        evaluation = evaluate(data_dir, MlflowStore.under(data_dir, tracking_uri))
-        evaluations[name] = evaluation
-        if len(data_dirs) > 1:
-            print(f"== {data_dir}")
-        print(report(evaluation))
-        print()
+        evaluations[name] = evaluation = evaluate(data_dir, MlflowStore.under(data_dir, tracking_uri))
+        print(f"== {data_dir}\n" if several else "", report(evaluation), "\n", sep="")
         problems += [
-            f"{name}: {problem}" if len(data_dirs) > 1 else problem
+            f"{name}: {problem}" if several else problem
             for problem in failures(evaluation, args.max_calibration_error)
         ]
-    if len(evaluations) > 1:
+    if several:
         print("Side by side:")
         print(side_by_side(evaluations).to_string())
     if args.json:
-        figures = (
-            next(iter(evaluations.values())).to_dict()
-            if len(evaluations) == 1
-            else {name: evaluation.to_dict() for name, evaluation in evaluations.items()}
-        )
+        figures = {name: e.to_dict() for name, e in evaluations.items()} if several else evaluation.to_dict()
         args.json.write_text(json.dumps(figures, indent=2, default=float) + "\n")
     for problem in problems:
         print(f"NOT MET: {problem}")
